@@ -1,0 +1,76 @@
+"""Redis: the client, and the response cache that degrades to a bypass when Redis is away."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import cast
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from ._settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_redis(settings: CommonSettings, *, url: str | None = None) -> Redis:
+    """A client that fails fast: a request never waits on Redis longer than the timeout.
+
+    redis-py reconnects by itself on the next command once the server is back.
+    """
+    timeout = settings.redis_timeout_seconds
+    return Redis.from_url(
+        url or str(settings.redis_url),
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=30,
+        max_connections=256,
+    )
+
+
+class ResponseCache:
+    """Cached response bytes under `<prefix>:v<n>:search:<digest>`, with a TTL.
+
+    After a Redis failure the cache is skipped for `cooldown` seconds (answers come from
+    PostgreSQL, marked `bypass`), then tried again: no restart is needed when Redis returns.
+    """
+
+    def __init__(self, redis: Redis, *, ttl_seconds: int, cooldown_seconds: float = 1.0) -> None:
+        self.redis = redis
+        self.ttl_seconds = ttl_seconds
+        self.cooldown_seconds = cooldown_seconds
+        self._down_until = 0.0
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _failed(self, exc: Exception) -> None:
+        if self.available:
+            log.warning("redis unavailable, bypassing the cache", extra={"error": repr(exc)})
+        self._down_until = time.monotonic() + self.cooldown_seconds
+
+    async def get(self, key: str) -> tuple[bool, bytes | None]:
+        """(usable, value): usable is False when Redis could not be asked."""
+        if not self.available:
+            return False, None
+        try:
+            value = await self.redis.get(key)
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return False, None
+        return True, cast(bytes | None, value)  # decode_responses is off: bytes
+
+    async def set(self, key: str, value: bytes) -> bool:
+        if not self.available:
+            return False
+        try:
+            await self.redis.set(key, value, ex=self.ttl_seconds)
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return False
+        return True

@@ -1,0 +1,57 @@
+"""The asyncpg pool: one per process, opened in the service's lifespan."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+import orjson
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from ._settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+Pool = asyncpg.Pool
+
+
+async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
+    for kind in ("json", "jsonb"):
+        await conn.set_type_codec(
+            kind,
+            encoder=lambda value: orjson.dumps(value).decode(),
+            decoder=orjson.loads,
+            schema="pg_catalog",
+        )
+
+
+async def create_pool(
+    settings: CommonSettings, *, wait_seconds: float = 0.0, dsn: str | None = None
+) -> Pool:
+    """Open the pool, waiting up to `wait_seconds` for PostgreSQL to accept connections."""
+
+    async def _open() -> Pool:
+        return await asyncpg.create_pool(
+            dsn or str(settings.database_url),
+            min_size=min(settings.db_pool_min, settings.db_pool_max),
+            max_size=settings.db_pool_max,
+            init=_init_connection,
+            command_timeout=settings.db_statement_timeout_ms / 1000 + 1,
+            server_settings={
+                "statement_timeout": str(settings.db_statement_timeout_ms),
+                "application_name": "pantry",
+            },
+        )
+
+    if wait_seconds <= 0:
+        return await _open()
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type((OSError, asyncpg.CannotConnectNowError)),
+        wait=wait_exponential(multiplier=0.2, max=3),
+        stop=stop_after_delay(wait_seconds),
+        reraise=True,
+    ):
+        with attempt:
+            return await _open()
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,37 @@
+"""Schema migrations, run by Alembic from the versions shipped in this package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def _sqlalchemy_url(dsn: str) -> str:
+    scheme, _, rest = dsn.partition("://")
+    if scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
+        return f"postgresql+asyncpg://{rest}"
+    raise ValueError(f"not a PostgreSQL DSN: {scheme}://…")
+
+
+def alembic_config(dsn: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser interpolates '%': escape it so that URL-encoded passwords survive.
+    cfg.set_main_option("sqlalchemy.url", _sqlalchemy_url(dsn).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(dsn: str, revision: str = "head") -> None:
+    """Apply every migration that is missing. Safe to run twice; each one is transactional.
+
+    Blocking (Alembic runs its own event loop): call it from a thread in async code.
+    """
+    command.upgrade(alembic_config(dsn), revision)
+
+
+def downgrade(dsn: str, revision: str) -> None:
+    command.downgrade(alembic_config(dsn), revision)

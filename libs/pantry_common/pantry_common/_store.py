@@ -1,0 +1,188 @@
+"""Writing recipes and the food vocabulary to PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from ._foods import FoodVocabulary
+from ._recipes import AnalysedRecipe, CataloguePart, analyse_recipe, catalogue_documents
+
+Connection = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
+
+_DOCUMENT = """
+    setweight(to_tsvector('english', pantry_unaccent($2)), 'A') ||
+    setweight(to_tsvector('english', pantry_unaccent($19)), 'B') ||
+    setweight(to_tsvector('english', pantry_unaccent($20)), 'C')
+"""
+
+_FIND = """
+SELECT id, slug FROM recipes
+WHERE fingerprint = $1 OR (canonical_url IS NOT NULL AND canonical_url = $2)
+ORDER BY (fingerprint = $1) DESC
+LIMIT 1
+FOR UPDATE
+"""
+
+_INSERT = f"""
+INSERT INTO recipes (slug, title, description, cuisine, course, keywords, prep_time_min,
+    cook_time_min, total_time_min, yield, steps, diets, diets_stated, foods, food_closure,
+    source, canonical_url, fingerprint, image_url, document)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $21,
+    {_DOCUMENT})
+ON CONFLICT (fingerprint) DO NOTHING
+RETURNING id
+"""
+
+_UPDATE = f"""
+UPDATE recipes SET title = $2, description = $3, cuisine = $4, course = $5, keywords = $6,
+    prep_time_min = $7, cook_time_min = $8, total_time_min = $9, yield = $10, steps = $11,
+    diets = $12, diets_stated = $13, foods = $14, food_closure = $15, source = $16,
+    canonical_url = coalesce($17, canonical_url), fingerprint = $18, image_url = $21,
+    document = {_DOCUMENT}, updated_at = now()
+WHERE id = $22 AND $1::text IS NOT NULL
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecipe:
+    id: int
+    slug: str
+    created: bool
+
+
+def _args(recipe: AnalysedRecipe, slug: str) -> list[Any]:
+    return [
+        slug,
+        recipe.title,
+        recipe.description,
+        recipe.cuisine,
+        recipe.course,
+        recipe.keywords,
+        recipe.prep_time_min,
+        recipe.cook_time_min,
+        recipe.total_time_min,
+        recipe.recipe_yield,
+        recipe.steps,
+        recipe.diets,
+        recipe.diets_stated,
+        recipe.foods,
+        recipe.food_closure,
+        recipe.source,
+        recipe.canonical_url,
+        recipe.fingerprint,
+        recipe.ingredient_text,
+        recipe.description_text,
+        recipe.image_url,
+    ]
+
+
+async def _free_slug(conn: Connection, slug: str, fingerprint: str) -> str:
+    candidate, n = slug, 1
+    while True:
+        owner = await conn.fetchval("SELECT fingerprint FROM recipes WHERE slug = $1", candidate)
+        if owner is None or owner == fingerprint:
+            return candidate
+        n += 1
+        candidate = f"{slug}-{n}"
+
+
+async def upsert_recipe(conn: Connection, recipe: AnalysedRecipe) -> StoredRecipe:
+    """Insert or update one recipe by fingerprint or canonical URL; never makes a duplicate.
+
+    Runs in its own transaction (or the caller's): a redelivered message or the same recipe
+    from a second source updates the row it already has.
+    """
+    async with conn.transaction():
+        for _ in range(3):
+            found = await conn.fetchrow(_FIND, recipe.fingerprint, recipe.canonical_url)
+            if found is not None:
+                recipe_id, slug, created = found["id"], found["slug"], False
+                await conn.execute(_UPDATE, *_args(recipe, slug), recipe_id)
+                break
+            slug = await _free_slug(conn, recipe.slug, recipe.fingerprint)
+            recipe_id = await conn.fetchval(_INSERT, *_args(recipe, slug))
+            if recipe_id is not None:
+                created = True
+                break
+        else:  # pragma: no cover - needs three lost races in a row
+            raise RuntimeError(f"could not store recipe {recipe.fingerprint}")
+        await conn.execute("DELETE FROM ingredient_lines WHERE recipe_id = $1", recipe_id)
+        await conn.executemany(
+            """INSERT INTO ingredient_lines (recipe_id, position, raw, quantity, quantity_max,
+                   unit, name, food, preparation, comment)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+            [
+                (
+                    recipe_id,
+                    i,
+                    line.raw,
+                    line.quantity,
+                    line.quantity_max,
+                    line.unit,
+                    line.name,
+                    line.food,
+                    line.preparation,
+                    line.comment,
+                )
+                for i, line in enumerate(recipe.lines)
+            ],
+        )
+        if recipe.search_words:
+            await conn.execute(
+                "INSERT INTO search_words (word) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+                recipe.search_words,
+            )
+    return StoredRecipe(id=recipe_id, slug=slug, created=created)
+
+
+async def sync_vocabulary(conn: Connection, vocab: FoodVocabulary) -> int:
+    """Make `foods` and `food_aliases` equal to the vocabulary; returns the food count."""
+    foods = [
+        (name, sorted(vocab.parents(name)), sorted(vocab.made_from(name))) for name in vocab.names()
+    ]
+    async with conn.transaction():
+        await conn.execute("LOCK TABLE foods IN SHARE ROW EXCLUSIVE MODE")
+        await conn.execute(
+            "DELETE FROM foods WHERE NOT (name = ANY($1::text[]))", [f[0] for f in foods]
+        )
+        await conn.executemany(
+            """INSERT INTO foods (name, parents, made_from) VALUES ($1, $2, $3)
+               ON CONFLICT (name) DO UPDATE SET parents = excluded.parents,
+                   made_from = excluded.made_from""",
+            foods,
+        )
+        aliases = sorted(vocab.aliases().items())
+        await conn.execute("DELETE FROM food_aliases")
+        await conn.executemany("INSERT INTO food_aliases (alias, food) VALUES ($1, $2)", aliases)
+    return len(foods)
+
+
+async def store_all(pool: asyncpg.Pool, recipes: Iterable[AnalysedRecipe]) -> tuple[int, int]:
+    """Upsert many recipes; returns (created, updated)."""
+    created = updated = 0
+    async with pool.acquire() as conn:
+        for recipe in recipes:
+            stored = await upsert_recipe(conn, recipe)
+            if stored.created:
+                created += 1
+            else:
+                updated += 1
+    return created, updated
+
+
+async def seed_catalogue(
+    pool: asyncpg.Pool, vocab: FoodVocabulary, part: CataloguePart = "starter"
+) -> dict[str, Any]:
+    """Load the vocabulary and one part of the bundled catalogue. Idempotent."""
+    async with pool.acquire() as conn:
+        food_count = await sync_vocabulary(conn, vocab)
+    recipes = [
+        analyse_recipe(doc, source="catalogue", vocab=vocab) for doc in catalogue_documents(part)
+    ]
+    created, updated = await store_all(pool, recipes)
+    return {"foods": food_count, "recipes": len(recipes), "created": created, "updated": updated}

@@ -1,0 +1,98 @@
+"""Every error leaves as JSON: `{"error": code, "message": ..., "errors": [...]}`."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from pantry_common import QueryError
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    422: "invalid_request",
+    503: "unavailable",
+}
+
+
+class ServiceUnavailable(Exception):
+    """A dependency the request needs is down (PostgreSQL)."""
+
+    def __init__(self, dependency: str) -> None:
+        super().__init__(dependency)
+        self.dependency = dependency
+
+
+def error_response(
+    status: int, message: str, *, errors: list[dict[str, Any]] | None = None, **extra: Any
+) -> Response:
+    body: dict[str, Any] = {"error": _CODES.get(status, "error"), "message": message}
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra)
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def _parameter(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("query", "path", "body")]
+    return ".".join(parts) or "request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = [{"parameter": _parameter(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        names = ", ".join(sorted({e["parameter"] for e in errors}))
+        return error_response(422, f"invalid parameter: {names}", errors=errors)
+
+    async def query_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, QueryError)
+        return error_response(
+            422,
+            f"invalid parameter: {exc.parameter}",
+            errors=[{"parameter": exc.parameter, "message": exc.message}],
+        )
+
+    async def http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return error_response(exc.status_code, str(exc.detail))
+
+    async def unavailable(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ServiceUnavailable)
+        return Response(
+            orjson.dumps(
+                {
+                    "error": "unavailable",
+                    "message": f"{exc.dependency} is unavailable; try again shortly",
+                    "dependency": exc.dependency,
+                }
+            ),
+            status_code=503,
+            media_type="application/json",
+            headers={"Retry-After": "2"},
+        )
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        error_id = uuid.uuid4().hex
+        log.exception(
+            "unhandled error",
+            extra={"error_id": error_id, "path": request.url.path},
+            exc_info=exc,
+        )
+        return error_response(500, "internal error", error_id=error_id)
+
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(QueryError, query_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(ServiceUnavailable, unavailable)
+    app.add_exception_handler(Exception, unexpected)

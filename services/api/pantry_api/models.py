@@ -1,0 +1,89 @@
+"""Response shapes, for the OpenAPI document and the contract tests.
+
+The search route writes its bytes with orjson (they are cached and served as they are); these
+models describe them and the tests validate real responses against them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+
+class ParameterError(BaseModel):
+    parameter: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+    errors: list[ParameterError] | None = None
+
+
+class NormalisedQuery(BaseModel):
+    q: str
+    have: list[str]
+    exclude: list[str]
+    diet: list[str]
+    max_time: int | None
+    cuisine: str | None
+    sort: Literal["relevance", "fewest_missing"]
+    limit: int
+    offset: int
+
+
+class RecipeSummary(BaseModel):
+    id: int
+    title: str
+    cuisine: str | None
+    course: str | None
+    total_time_min: int | None
+    diets: list[str]
+    score: float
+    used: list[str] | None = None
+    missing: list[str] | None = None
+
+
+class SearchResponse(BaseModel):
+    search_id: str
+    query: NormalisedQuery
+    cache: Literal["hit", "miss", "bypass"]
+    total: int
+    results: list[RecipeSummary]
+    next_cursor: str | None
+    corrected_q: str | None = None
+
+
+class IngredientLine(BaseModel):
+    raw: str
+    quantity: float | None
+    quantity_max: float | None
+    unit: str | None
+    name: str | None
+    food: str | None
+    preparation: str | None
+    comment: str | None
+
+
+class RecipeDetail(BaseModel):
+    id: int
+    slug: str
+    title: str
+    description: str
+    cuisine: str | None
+    course: str | None
+    keywords: list[str]
+    prep_time_min: int | None
+    cook_time_min: int | None
+    total_time_min: int | None
+    recipe_yield: str | None
+    diets: list[str]
+    diets_stated: bool
+    foods: list[str]
+    source: str
+    canonical_url: str | None
+    image_url: str | None
+    steps: list[str]
+    ingredients: list[IngredientLine]

@@ -1,0 +1,97 @@
+"""`GET /api/v1/recipes/search`: cache-first, then one ranked PostgreSQL query."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from pantry_common import (
+    CACHE_RESULTS,
+    MAX_QUERY_CHARS,
+    CacheState,
+    SearchPage,
+    build_query,
+    render_search,
+    search_recipes,
+)
+
+from ..deps import State
+from ..errors import ServiceUnavailable
+from ..models import ErrorBody, SearchResponse
+
+router = APIRouter(tags=["search"])
+
+_DB_ERRORS = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
+def _joined(values: list[str]) -> str | None:
+    return ",".join(values) if values else None
+
+
+@router.get(
+    "/recipes/search",
+    response_model=None,
+    responses={
+        200: {"model": SearchResponse, "description": "Ranked recipes; `X-Cache` says where from."},
+        422: {"model": ErrorBody, "description": "A parameter that cannot be used, named."},
+        503: {"model": ErrorBody, "description": "PostgreSQL is unavailable."},
+    },
+)
+async def search(
+    state: State,
+    q: Annotated[
+        str | None, Query(description=f"Free text, at most {MAX_QUERY_CHARS} characters.")
+    ] = None,
+    have: Annotated[list[str], Query(description="Foods you have, comma-separated.")] = [],  # noqa: B006
+    exclude: Annotated[
+        list[str], Query(description="Foods to avoid (and what is made from them).")
+    ] = [],  # noqa: B006
+    diet: Annotated[
+        list[str], Query(description="vegetarian, vegan, gluten-free, dairy-free, nut-free.")
+    ] = [],  # noqa: B006
+    max_time: Annotated[int | None, Query(description="Total time at most, in minutes.")] = None,
+    cuisine: Annotated[str | None, Query()] = None,
+    sort: Annotated[str | None, Query(description="relevance or fewest_missing.")] = None,
+    limit: Annotated[int, Query(description="1 to 50.")] = 20,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+) -> Response:
+    query = build_query(
+        state.vocab,
+        q=q,
+        have=_joined(have),
+        exclude=_joined(exclude),
+        diet=_joined(diet),
+        max_time=max_time,
+        cuisine=cuisine,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+    key = query.cache_key(state.common.redis_prefix)
+    usable, cached = await state.cache.get(key)
+    if cached is not None:
+        CACHE_RESULTS.labels("hit").inc()
+        return Response(cached, media_type="application/json", headers={"X-Cache": "hit"})
+
+    outcome: CacheState = "miss" if usable else "bypass"
+
+    async def produce() -> SearchPage:
+        try:
+            page = await search_recipes(state.pool, query, state.vocab)
+        except _DB_ERRORS as exc:
+            raise ServiceUnavailable("postgres") from exc
+        if usable:
+            # Stored as a hit: the next request returns these bytes as they are.
+            await state.cache.set(key, render_search(query, page, cache="hit"))
+        return page
+
+    page = await state.single_flight(key, produce)
+    CACHE_RESULTS.labels(outcome).inc()
+    return Response(
+        render_search(query, page, cache=outcome),
+        media_type="application/json",
+        headers={"X-Cache": outcome},
+    )

@@ -1,0 +1,19 @@
+"""Settings of the api service (`PANTRY_API_*`); the shared ones are `PANTRY_*`."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PANTRY_API_", env_ignore_empty=True, extra="ignore"
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400)
+    redis_cooldown_seconds: float = Field(default=1.0, ge=0, le=60)
+    startup_wait_seconds: float = Field(default=30, ge=0, le=600)
+    access_log: bool = True
