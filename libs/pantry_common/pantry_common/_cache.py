@@ -11,6 +11,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from ._keys import Keys
 from ._settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,11 @@ class ResponseCache:
     PostgreSQL, marked `bypass`), then tried again: no restart is needed when Redis returns.
     """
 
-    def __init__(self, redis: Redis, *, ttl_seconds: int, cooldown_seconds: float = 1.0) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, *, ttl_seconds: int, cooldown_seconds: float = 1.0
+    ) -> None:
         self.redis = redis
+        self.keys = keys
         self.ttl_seconds = ttl_seconds
         self.cooldown_seconds = cooldown_seconds
         self._down_until = 0.0
@@ -65,12 +69,34 @@ class ResponseCache:
             return False, None
         return True, cast(bytes | None, value)  # decode_responses is off: bytes
 
-    async def set(self, key: str, value: bytes) -> bool:
+    async def set(self, key: str, value: bytes, *, search_id: str) -> bool:
+        """Store a response, and remember its key among its search's (for invalidation)."""
         if not self.available:
             return False
+        index = self.keys.search_keys(search_id)
         try:
-            await self.redis.set(key, value, ex=self.ttl_seconds)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(key, value, ex=self.ttl_seconds)
+                pipe.sadd(index, key)
+                pipe.expire(index, self.ttl_seconds)
+                await pipe.execute()
         except (RedisError, OSError) as exc:
             self._failed(exc)
             return False
         return True
+
+    async def replace_search(self, search_id: str, key: str, value: bytes) -> None:
+        """The engine's refresh: drop every cached page of the search, store the fresh one.
+
+        Raises RedisError: the engine retries the message rather than leave stale pages.
+        """
+        index = self.keys.search_keys(search_id)
+        stale = [k for k in await self.redis.smembers(index) if k != key.encode()]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if stale:
+                pipe.delete(*stale)
+            pipe.set(key, value, ex=self.ttl_seconds)
+            pipe.delete(index)
+            pipe.sadd(index, key)
+            pipe.expire(index, self.ttl_seconds)
+            await pipe.execute()

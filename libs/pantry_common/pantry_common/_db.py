@@ -55,3 +55,19 @@ async def create_pool(
         with attempt:
             return await _open()
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+#: SQLSTATE classes that mean "the database is not there for us now", not "the query is wrong":
+#: connection exception, insufficient resources, object not in prerequisite state (a database
+#: that refuses connections), operator intervention (shutdown), system error, invalid catalog.
+_UNAVAILABLE_CLASSES = frozenset({"08", "53", "55", "57", "58", "3D"})
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether an error means PostgreSQL is unreachable or refusing us (a 503, not a 500)."""
+    if isinstance(exc, (asyncpg.InterfaceError, OSError, TimeoutError)):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        state = getattr(exc, "sqlstate", None) or ""
+        return state[:2] in _UNAVAILABLE_CLASSES
+    return False

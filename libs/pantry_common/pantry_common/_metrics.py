@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 HTTP_LATENCY = Histogram(
@@ -17,5 +19,6 @@ CACHE_RESULTS = Counter(
 )
 
 
-def metrics_payload() -> tuple[bytes, str]:
-    return generate_latest(), CONTENT_TYPE_LATEST
+async def metrics_payload() -> tuple[bytes, str]:
+    """The exposition, rendered off the event loop (collectors read /proc)."""
+    return await asyncio.to_thread(generate_latest), CONTENT_TYPE_LATEST

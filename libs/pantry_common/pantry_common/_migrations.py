@@ -35,3 +35,12 @@ def upgrade(dsn: str, revision: str = "head") -> None:
 
 def downgrade(dsn: str, revision: str) -> None:
     command.downgrade(alembic_config(dsn), revision)
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this package."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert head is not None
+    return head

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import orjson
 
 from ._foods import Diet, FoodVocabulary, normalise_text
+from ._keys import Keys
 
 Sort = Literal["relevance", "fewest_missing"]
 SORTS: tuple[Sort, ...] = ("relevance", "fewest_missing")
@@ -21,8 +22,6 @@ MAX_FOODS = 30
 MAX_LIMIT = 50
 DEFAULT_LIMIT = 20
 MAX_OFFSET = 1000
-#: Bumped whenever the shape of a cached response changes, so old entries are never served.
-CACHE_SCHEMA_VERSION = 1
 
 _SEARCH_ID_NAMESPACE = uuid.UUID("6f1c2a57-3f4e-4c8e-9a51-1f0d3b2f7c11")
 
@@ -67,6 +66,22 @@ class SearchQuery:
     limit: int = DEFAULT_LIMIT
     offset: int = 0
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SearchQuery:
+        """The inverse of `as_dict` (a query sent in a message)."""
+        sort = data.get("sort", "relevance")
+        return cls(
+            text=str(data.get("q", "")),
+            have=tuple(data.get("have", ())),
+            exclude=tuple(data.get("exclude", ())),
+            diets=tuple(data.get("diet", ())),
+            max_time=data.get("max_time"),
+            cuisine=data.get("cuisine"),
+            sort="fewest_missing" if sort == "fewest_missing" else "relevance",
+            limit=int(data.get("limit", DEFAULT_LIMIT)),
+            offset=int(data.get("offset", 0)),
+        )
+
     @property
     def words(self) -> list[str]:
         return self.text.split()
@@ -97,7 +112,7 @@ class SearchQuery:
         ).hexdigest()[:40]
 
     def cache_key(self, prefix: str) -> str:
-        return f"{prefix}:v{CACHE_SCHEMA_VERSION}:search:{self.digest}"
+        return Keys(prefix).search(self.digest)
 
     def next_cursor(self, total: int) -> str | None:
         nxt = self.offset + self.limit

@@ -12,6 +12,7 @@ from ._foods import FoodVocabulary
 from ._query import SearchQuery
 
 CacheState = Literal["hit", "miss", "bypass"]
+RefreshStatus = Literal["refreshing", "complete"]
 
 # Misspelt words are corrected to the nearest known word (trigram similarity, threshold 0.3).
 _WORDS_CTE = """
@@ -179,18 +180,24 @@ async def _count_only(
 
 
 def render_search(
-    query: SearchQuery, page: SearchPage, *, cache: CacheState, extra: dict[str, Any] | None = None
+    query: SearchQuery,
+    page: SearchPage,
+    *,
+    cache: CacheState,
+    status: RefreshStatus = "complete",
+    events_url: str | None = None,
 ) -> bytes:
+    """The response bytes. A cached copy is rendered with `cache="hit"` and served as it is."""
     body: dict[str, Any] = {
         "search_id": query.search_id,
         "query": query.as_dict(),
         "cache": cache,
+        "status": status,
+        "events_url": events_url,
         "total": page.total,
         "results": page.results,
         "next_cursor": query.next_cursor(page.total),
     }
     if page.corrected and page.corrected != query.text:
         body["corrected_q"] = page.corrected
-    if extra:
-        body.update(extra)
     return orjson.dumps(body)

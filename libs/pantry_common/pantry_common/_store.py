@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -12,7 +12,7 @@ from asyncpg.pool import PoolConnectionProxy
 from ._foods import FoodVocabulary
 from ._recipes import AnalysedRecipe, CataloguePart, analyse_recipe, catalogue_documents
 
-Connection = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
+Connection: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
 _DOCUMENT = """
     setweight(to_tsvector('english', pantry_unaccent($2)), 'A') ||
@@ -185,4 +185,4 @@ async def seed_catalogue(
         analyse_recipe(doc, source="catalogue", vocab=vocab) for doc in catalogue_documents(part)
     ]
     created, updated = await store_all(pool, recipes)
-    return {"foods": food_count, "recipes": len(recipes), "created": created, "updated": updated}
+    return {"foods": food_count, "recipes": len(recipes), "new": created, "updated": updated}

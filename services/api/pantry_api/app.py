@@ -5,18 +5,31 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
-from pantry_common import CommonSettings, FoodVocabulary, ResponseCache, create_pool, create_redis
+from pantry_common import (
+    CommonSettings,
+    FoodVocabulary,
+    Keys,
+    OutboxRelay,
+    RefreshGate,
+    ResponseCache,
+    create_pool,
+    create_redis,
+)
 
 from .errors import install_error_handlers
 from .middleware import AccessMiddleware
-from .routes import api_router, metrics_router
+from .routes import api_routers, metrics_router, page_router
 from .settings import ApiSettings
 from .state import AppState
 
 log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(
@@ -30,18 +43,32 @@ def create_app(
         vocab = FoodVocabulary.default()
         pool = await create_pool(common, wait_seconds=settings.startup_wait_seconds)
         redis = create_redis(common)
+        keys = Keys(common.redis_prefix)
         cache = ResponseCache(
             redis,
-            ttl_seconds=settings.cache_ttl_seconds,
+            keys,
+            ttl_seconds=settings.effective_cache_ttl,
             cooldown_seconds=settings.redis_cooldown_seconds,
         )
+        relay = OutboxRelay(pool, str(common.rabbitmq_url))
+        relay.start()
+        gate = RefreshGate(pool, redis, keys, interval_seconds=settings.refresh_interval_seconds)
         app.state.pantry = AppState(
-            common=common, settings=settings, vocab=vocab, pool=pool, redis=redis, cache=cache
+            common=common,
+            settings=settings,
+            vocab=vocab,
+            pool=pool,
+            redis=redis,
+            cache=cache,
+            keys=keys,
+            relay=relay,
+            gate=gate,
         )
         log.info("api ready", extra={"port": settings.port, "environment": common.environment})
         try:
             yield
         finally:
+            await relay.stop()
             await redis.aclose()
             await pool.close()
 
@@ -55,7 +82,10 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
-    app.include_router(api_router)
+    for router in api_routers:
+        app.include_router(router)
     app.include_router(metrics_router)
+    app.include_router(page_router)
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     app.add_middleware(AccessMiddleware, access_log=settings.access_log)
     return app

@@ -15,3 +15,4 @@ def _state(request: Request) -> AppState:
 
 
 State = Annotated[AppState, Depends(_state)]
+API_PREFIX = "/api/v1"

@@ -20,6 +20,8 @@ _CODES = {
     400: "bad_request",
     404: "not_found",
     405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
     422: "invalid_request",
     503: "unavailable",
 }

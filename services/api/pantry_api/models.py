@@ -50,6 +50,8 @@ class SearchResponse(BaseModel):
     search_id: str
     query: NormalisedQuery
     cache: Literal["hit", "miss", "bypass"]
+    status: Literal["refreshing", "complete"]
+    events_url: str | None
     total: int
     results: list[RecipeSummary]
     next_cursor: str | None
@@ -87,3 +89,21 @@ class RecipeDetail(BaseModel):
     image_url: str | None
     steps: list[str]
     ingredients: list[IngredientLine]
+
+
+class ImportRequest(BaseModel):
+    url: str
+
+
+class ImportAccepted(BaseModel):
+    job_id: str
+    status: Literal["queued", "done", "failed"]
+    status_url: str
+
+
+class ImportJob(BaseModel):
+    job_id: str
+    url: str
+    status: Literal["queued", "done", "failed"]
+    recipe_id: int | None
+    error: str | None

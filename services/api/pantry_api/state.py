@@ -9,7 +9,15 @@ from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
-from pantry_common import CommonSettings, FoodVocabulary, Pool, ResponseCache
+from pantry_common import (
+    CommonSettings,
+    FoodVocabulary,
+    Keys,
+    OutboxRelay,
+    Pool,
+    RefreshGate,
+    ResponseCache,
+)
 
 from .settings import ApiSettings
 
@@ -24,7 +32,13 @@ class AppState:
     pool: Pool
     redis: Redis
     cache: ResponseCache
+    keys: Keys
+    relay: OutboxRelay
+    gate: RefreshGate
     _inflight: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
+
+    def events_url(self, search_id: str) -> str:
+        return f"{self.settings.events_url}?search_id={search_id}"
 
     async def single_flight(self, key: str, produce: Callable[[], Awaitable[T]]) -> T:
         """Concurrent misses of one key share one database query."""
@@ -35,13 +49,13 @@ class AppState:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            result = await produce()
+            value = await produce()
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters re-raise it, nobody else must
             raise
         else:
-            future.set_result(result)
-            return result
+            future.set_result(value)
+            return value
         finally:
             del self._inflight[key]

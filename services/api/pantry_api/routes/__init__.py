@@ -1,14 +1,15 @@
-"""The api's routes, one module per resource, collected here."""
+"""The api's routes, one module per resource, collected here.
+
+Each router carries the full `/api/v1` prefix itself, so that a route's template (the label of
+the latency metric) is its whole path.
+"""
 
 from fastapi import APIRouter
 
-from . import health, recipes, search
+from . import health, imports, page, recipes, search
 
-api_router = APIRouter(prefix="/api/v1")
-api_router.include_router(search.router)
-api_router.include_router(recipes.router)
-api_router.include_router(health.router)
-
+api_routers: list[APIRouter] = [search.router, imports.router, recipes.router, health.router]
 metrics_router = health.metrics_router
+page_router = page.router
 
-__all__ = ["api_router", "metrics_router"]
+__all__ = ["api_routers", "metrics_router", "page_router"]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, HTTPException, Path
 
-from ..deps import State
+from pantry_common import is_unavailable
+
+from ..deps import API_PREFIX, State
 from ..errors import ServiceUnavailable
 from ..models import ErrorBody, IngredientLine, RecipeDetail
 
-router = APIRouter(tags=["recipes"])
+router = APIRouter(prefix=API_PREFIX, tags=["recipes"])
 
 _RECIPE = """
 SELECT id, slug, title, description, cuisine, course, keywords, prep_time_min, cook_time_min,
@@ -37,8 +38,10 @@ async def get_recipe(
         async with state.pool.acquire() as conn:
             row = await conn.fetchrow(_RECIPE, recipe_id)
             lines = await conn.fetch(_LINES, recipe_id) if row else []
-    except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
-        raise ServiceUnavailable("postgres") from exc
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise ServiceUnavailable("postgres") from exc
+        raise
     if row is None:
         raise HTTPException(404, f"no recipe with id {recipe_id}")
     return RecipeDetail(**dict(row), ingredients=[IngredientLine(**dict(line)) for line in lines])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
@@ -12,19 +11,19 @@ from pantry_common import (
     CACHE_RESULTS,
     MAX_QUERY_CHARS,
     CacheState,
+    RefreshStatus,
     SearchPage,
     build_query,
+    is_unavailable,
     render_search,
     search_recipes,
 )
 
-from ..deps import State
+from ..deps import API_PREFIX, State
 from ..errors import ServiceUnavailable
 from ..models import ErrorBody, SearchResponse
 
-router = APIRouter(tags=["search"])
-
-_DB_ERRORS = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, TimeoutError)
+router = APIRouter(prefix=API_PREFIX, tags=["search"])
 
 
 def _joined(values: list[str]) -> str | None:
@@ -77,21 +76,28 @@ async def search(
         return Response(cached, media_type="application/json", headers={"X-Cache": "hit"})
 
     outcome: CacheState = "miss" if usable else "bypass"
+    events_url = state.events_url(query.search_id)
 
-    async def produce() -> SearchPage:
+    async def produce() -> tuple[SearchPage, RefreshStatus]:
         try:
             page = await search_recipes(state.pool, query, state.vocab)
-        except _DB_ERRORS as exc:
-            raise ServiceUnavailable("postgres") from exc
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise ServiceUnavailable("postgres") from exc
+            raise
+        status = await state.gate.request(query, events_url)
+        if status == "refreshing":
+            state.relay.wake()
         if usable:
             # Stored as a hit: the next request returns these bytes as they are.
-            await state.cache.set(key, render_search(query, page, cache="hit"))
-        return page
+            stored = render_search(query, page, cache="hit", status=status, events_url=events_url)
+            await state.cache.set(key, stored, search_id=query.search_id)
+        return page, status
 
-    page = await state.single_flight(key, produce)
+    page, status = await state.single_flight(key, produce)
     CACHE_RESULTS.labels(outcome).inc()
     return Response(
-        render_search(query, page, cache=outcome),
+        render_search(query, page, cache=outcome, status=status, events_url=events_url),
         media_type="application/json",
         headers={"X-Cache": outcome},
     )

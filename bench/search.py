@@ -1,0 +1,326 @@
+"""Search benchmarks: cache hits against a bare baseline, and cache misses over 100,000 recipes.
+
+    python -m bench.search [--recipes 100000] [--duration 10] [--connections 32]
+
+Needs the servers of `make services` and `wrk` (apt-get install wrk / brew install wrk). Creates
+(and afterwards drops) a database `pantry_bench_<pid>`; writes bench/out/results.json and the
+query plans to bench/explain-*.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+
+from bench.synth import load_synthetic
+from pantry_common import (
+    CommonSettings,
+    FoodVocabulary,
+    build_query,
+    create_pool,
+    migrate,
+    seed_catalogue,
+)
+from pantry_common._search import build_sql, have_kinds
+
+HERE = Path(__file__).parent
+OUT = HERE / "out"
+
+
+def _db(dsn: str, name: str) -> str:
+    return urlunsplit(urlsplit(dsn)._replace(path=f"/{name}"))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def prepare(admin_dsn: str, recipes: int, vocab: FoodVocabulary) -> str:
+    name = f"pantry_bench_{os.getpid()}"
+    admin = await asyncpg.connect(admin_dsn)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    dsn = _db(admin_dsn, name)
+    await asyncio.to_thread(migrate, dsn)
+    pool = await create_pool(CommonSettings(), dsn=dsn)
+    seeded = await seed_catalogue(pool, vocab)
+    async with pool.acquire() as conn:
+        started = time.perf_counter()
+        total = await load_synthetic(conn, recipes - seeded["recipes"], vocab)
+        print(f"  {total} recipes in the database ({time.perf_counter() - started:.1f} s to load)")
+    await pool.close()
+    return dsn
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+async def wait_http(url: str) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            try:
+                await client.get(url)
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    assert match, text
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p50_ms": _ms(lat["50"]),
+        "p99_ms": _ms(lat["99"]),
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def cache_miss(base: str, queries: list[dict[str, Any]]) -> dict[str, float]:
+    timings: list[float] = []
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for params in queries:
+            started = time.perf_counter()
+            response = await client.get("/api/v1/recipes/search", params=params)
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.text
+            assert response.headers["x-cache"] == "miss", params
+    return {
+        "n": len(timings),
+        "p50_ms": round(statistics.median(timings), 2),
+        "p99_ms": round(percentile(timings, 99), 2),
+        "max_ms": round(max(timings), 2),
+    }
+
+
+def miss_queries(
+    vocab: FoodVocabulary, titles: list[str], n: int
+) -> dict[str, list[dict[str, Any]]]:
+    rng = random.Random(11)
+    foods = [f for f in vocab.names() if " " not in f][:400]
+    common = ["onion", "garlic", "rice", "chicken", "tomato", "egg", "butter", "potato", "lemon"]
+    words = sorted({w.lower() for t in titles for w in re.findall(r"[A-Za-z]{4,}", t)})
+    text: list[dict[str, Any]] = []
+    have: list[dict[str, Any]] = []
+    both: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while len(text) < n:
+        q = " ".join(rng.sample(words, rng.choice([1, 2])))
+        if q not in seen:
+            seen.add(q)
+            text.append({"q": q})
+    while len(have) < n:
+        items = rng.sample(common, 2) + rng.sample(foods, rng.randint(1, 4))
+        key = ",".join(sorted(items))
+        if key not in seen:
+            seen.add(key)
+            have.append({"have": key})
+    while len(both) < n:
+        params: dict[str, Any] = {
+            "q": rng.choice(words),
+            "have": ",".join(rng.sample(common, 3)),
+            "max_time": rng.choice([20, 30, 45, 60, 90]),
+        }
+        if rng.random() < 0.5:
+            params["diet"] = rng.choice(["vegetarian", "vegan", "gluten-free"])
+        if rng.random() < 0.5:
+            params["exclude"] = rng.choice(["peanut", "dairy", "shellfish"])
+        key = urlencode(sorted(params.items()))
+        if key not in seen:
+            seen.add(key)
+            both.append(params)
+    return {"text": text, "have": have, "text+have+filters": both}
+
+
+async def explain(dsn: str, vocab: FoodVocabulary) -> None:
+    cases: dict[str, dict[str, Any]] = {
+        "text": {"q": "chicken curry"},
+        "typo": {"q": "chiken curyy"},
+        "have": {"have": "rice,onion,garlic,chicken thighs,tomato"},
+        "filters": {
+            "q": "soup",
+            "have": "onion,carrot",
+            "diet": "vegan",
+            "max_time": 45,
+            "exclude": "peanut",
+        },
+    }
+    conn = await asyncpg.connect(dsn)
+    try:
+        for name, params in cases.items():
+            query = build_query(vocab, **params)
+            args = [
+                query.words,
+                have_kinds(query, vocab),
+                list(query.exclude),
+                list(query.diets),
+                query.max_time,
+                query.cuisine,
+                query.limit,
+                query.offset,
+            ]
+            rows = await conn.fetch(
+                "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + build_sql(query), *args
+            )
+            plan = "\n".join(r[0] for r in rows)
+            (HERE / f"explain-{name}.txt").write_text(
+                f"-- {urlencode(params)} over the benchmark database\n{plan}\n"
+            )
+    finally:
+        await conn.close()
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--recipes", type=int, default=100_000)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--miss-queries", type=int, default=300)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is needed: apt-get install wrk, or brew install wrk", file=sys.stderr)
+        return 2
+    common = CommonSettings()
+    admin = os.environ.get("PANTRY_TEST_DATABASE_URL") or str(common.database_url)
+    vocab = FoodVocabulary.default()
+    print(f"preparing {args.recipes} recipes")
+    dsn = await prepare(admin, args.recipes, vocab)
+    prefix = f"bench{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "PANTRY_DATABASE_URL": dsn,
+        "PANTRY_REDIS_PREFIX": prefix,
+        "PANTRY_ENVIRONMENT": "development",
+        "PANTRY_LOG_LEVEL": "WARNING",
+    }
+    api_port, base_port = _free_port(), _free_port()
+    api = start([sys.executable, "-m", "pantry_api"], {**env, "PANTRY_API_PORT": str(api_port)})
+    baseline = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.baseline:app",
+            "--port",
+            str(base_port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        {**env, "BASELINE_KEY": f"{prefix}:baseline"},
+    )
+    results: dict[str, Any] = {
+        "recipes": args.recipes,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "cpus": os.cpu_count(),
+    }
+    try:
+        api_base = f"http://127.0.0.1:{api_port}"
+        await wait_http(api_base + "/api/v1/health")
+        await wait_http(f"http://127.0.0.1:{base_port}/")
+        hit_path = "/api/v1/recipes/search?" + urlencode(
+            {"q": "chicken curry", "have": "rice,onion"}
+        )
+        async with httpx.AsyncClient(base_url=api_base) as client:
+            body = (await client.get(hit_path)).content
+            assert (await client.get(hit_path)).headers["x-cache"] == "hit"
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(str(common.redis_url))
+        await redis.set(f"{prefix}:baseline", body.replace(b'"cache":"miss"', b'"cache":"hit"'))
+        await redis.aclose()
+
+        print("cache hits (wrk, one thread) — api vs bare baseline, alternating, best of 2")
+        runs: dict[str, list[dict[str, float]]] = {"api": [], "baseline": []}
+        for _ in range(2):
+            runs["baseline"].append(
+                wrk(f"http://127.0.0.1:{base_port}/", args.duration, args.connections)
+            )
+            runs["api"].append(wrk(api_base + hit_path, args.duration, args.connections))
+        best = {k: max(v, key=lambda r: r["rps"]) for k, v in runs.items()}
+        best["ratio"] = {"rps": round(best["api"]["rps"] / best["baseline"]["rps"], 3)}
+        results["cache_hit"] = best
+        for k in ("api", "baseline"):
+            r = best[k]
+            print(
+                f"  {k:9} {r['rps']:9.0f} req/s"
+                f"   p50 {r['p50_ms']:.2f} ms   p99 {r['p99_ms']:.2f} ms"
+            )
+        print(f"  api/baseline throughput: {best['ratio']['rps']:.1%}")
+
+        conn = await asyncpg.connect(dsn)
+        titles = [
+            r["title"]
+            for r in await conn.fetch("SELECT title FROM recipes WHERE source = 'catalogue'")
+        ]
+        await conn.close()
+        print("cache misses (one client, distinct queries)")
+        results["cache_miss"] = {}
+        for kind, queries in miss_queries(vocab, titles, args.miss_queries).items():
+            stats = await cache_miss(api_base, queries)
+            results["cache_miss"][kind] = stats
+            print(
+                f"  {kind:18} n={stats['n']}  p50 {stats['p50_ms']:.2f} ms  "
+                f"p99 {stats['p99_ms']:.2f} ms  max {stats['max_ms']:.2f} ms"
+            )
+        await explain(dsn, vocab)
+    finally:
+        for proc in (api, baseline):
+            proc.terminate()
+            proc.wait(10)
+        admin_conn = await asyncpg.connect(admin)
+        await admin_conn.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
+        await admin_conn.close()
+    OUT.mkdir(exist_ok=True)
+    (OUT / "results.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

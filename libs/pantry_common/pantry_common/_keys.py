@@ -1,0 +1,45 @@
+"""Every Redis key and channel, under one prefix and a schema version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Bumped whenever the shape of what is stored changes, so old entries are never read.
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    prefix: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}:v{SCHEMA_VERSION}"
+
+    def search(self, digest: str) -> str:
+        """A cached search response."""
+        return f"{self.base}:search:{digest}"
+
+    def search_keys(self, search_id: str) -> str:
+        """The set of cached response keys of one search (all its pages and orders)."""
+        return f"{self.base}:search-keys:{search_id}"
+
+    def refresh(self, search_id: str) -> str:
+        """Refresh state of a search: requested, running or done (expires with the interval)."""
+        return f"{self.base}:refresh:{search_id}"
+
+    def events(self, search_id: str) -> str:
+        """Pub/sub channel of one search's events."""
+        return f"{self.base}:events:{search_id}"
+
+    @property
+    def events_pattern(self) -> str:
+        return f"{self.base}:events:*"
+
+    def stream(self, search_id: str) -> str:
+        """Short, expiring stream of one search's events, for clients that come back."""
+        return f"{self.base}:stream:{search_id}"
+
+    def job(self, job_id: str) -> str:
+        """State of an import job."""
+        return f"{self.base}:job:{job_id}"

@@ -1,0 +1,1 @@
+"""Pantry Chef realtime fan-out."""

@@ -1,0 +1,1 @@
+"""Pantry Chef recipe engine."""

@@ -1,0 +1,280 @@
+"""What the agents do with a message: search the sources and store what they find, or import
+one page. Each writes its work and the message id in one transaction (idempotent on the id),
+then refreshes the cache and publishes the search's events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from pantry_common import (
+    AcceptedData,
+    AnalysedRecipe,
+    CompletedData,
+    Envelope,
+    Event,
+    EventPublisher,
+    FailedData,
+    FoodVocabulary,
+    Keys,
+    RecipeError,
+    RecipeFound,
+    RecipeImport,
+    ResponseCache,
+    ResultsData,
+    SearchQuery,
+    SearchRequested,
+    SourceOutcome,
+    analyse_recipe,
+    mark_refresh,
+    render_search,
+    search_recipes,
+    upsert_recipe,
+)
+
+from .consumer import Permanent
+from .metrics import EVENTS_PUBLISHED, RECIPES_STORED, SOURCE_FAILURES, SOURCE_SECONDS
+from .sources import Candidate, Source, SourceError, UrlRefused, WebPageSource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Deps:
+    pool: asyncpg.Pool
+    cache: ResponseCache
+    events: EventPublisher
+    keys: Keys
+    vocab: FoodVocabulary
+    sources: list[Source]
+    web: WebPageSource
+    source_timeout: float
+    max_candidates: int
+
+
+async def _claim(conn: Any, message_id: Any, kind: str) -> bool:
+    """Record the message as handled, in the work's transaction. False: it already was."""
+    claimed = await conn.fetchval(
+        """INSERT INTO processed_messages (message_id, kind) VALUES ($1, $2)
+           ON CONFLICT DO NOTHING RETURNING true""",
+        message_id,
+        kind,
+    )
+    return bool(claimed)
+
+
+def _analyse(deps: Deps, candidates: list[Candidate]) -> list[AnalysedRecipe]:
+    out = []
+    for candidate in candidates:
+        try:
+            recipe = analyse_recipe(
+                candidate.doc,
+                source=candidate.source,
+                vocab=deps.vocab,
+                canonical_url=candidate.canonical_url,
+            )
+        except RecipeError as exc:
+            log.info("candidate skipped", extra={"source": candidate.source, "reason": str(exc)})
+            continue
+        out.append(recipe)
+    return out
+
+
+class SearchHandler:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def _publish(self, event: Event) -> None:
+        await self.deps.events.publish(event)
+        EVENTS_PUBLISHED.labels(event.type).inc()
+
+    async def _ask(self, source: Source, payload: SearchRequested) -> tuple[str, Any]:
+        started = time.perf_counter()
+        try:
+            found = await asyncio.wait_for(
+                source.search(payload.criteria, self.deps.max_candidates),
+                self.deps.source_timeout,
+            )
+        except TimeoutError:
+            SOURCE_FAILURES.labels(source.name, "timeout").inc()
+            return source.name, SourceOutcome(
+                error="timed out", duration_ms=(time.perf_counter() - started) * 1000
+            )
+        except SourceError as exc:
+            SOURCE_FAILURES.labels(source.name, "error").inc()
+            log.warning("source failed", extra={"source": source.name, "error": str(exc)})
+            return source.name, SourceOutcome(
+                error=str(exc), duration_ms=(time.perf_counter() - started) * 1000
+            )
+        finally:
+            SOURCE_SECONDS.labels(source.name).observe(time.perf_counter() - started)
+        return source.name, found
+
+    async def __call__(self, envelope: Envelope) -> None:
+        payload = envelope.payload
+        if not isinstance(payload, SearchRequested):
+            raise Permanent(f"a {payload.type} message on the search queue")
+        deps, search_id = self.deps, str(payload.search_id)
+        prior = await deps.pool.fetchval(
+            "SELECT outcome FROM processed_messages WHERE message_id = $1", envelope.id
+        )
+        if prior is not None:  # redelivered after its work was committed: finish the rest
+            await self._finish(payload, prior)
+            return
+        await mark_refresh(deps.cache.redis, None, deps.keys, search_id, "running")
+        names = [s.name for s in deps.sources]
+        await self._publish(
+            Event(
+                type="search.accepted",
+                search_id=payload.search_id,
+                data=AcceptedData(sources=names),
+            )
+        )
+        answers = await asyncio.gather(*(self._ask(s, payload) for s in deps.sources))
+        outcomes: dict[str, SourceOutcome] = {}
+        candidates: list[Candidate] = []
+        for name, answer in answers:
+            if isinstance(answer, SourceOutcome):
+                outcomes[name] = answer
+            else:
+                outcomes[name] = SourceOutcome(found=len(answer))
+                candidates.extend(answer)
+        if deps.sources and all(o.error for o in outcomes.values()):
+            errors = "; ".join(f"{n}: {o.error}" for n, o in outcomes.items())
+            raise SourceError(f"every source failed ({errors})")
+        analysed = await asyncio.to_thread(_analyse, deps, candidates)
+        async with deps.pool.acquire() as conn, conn.transaction():
+            if not await _claim(conn, envelope.id, "search"):
+                return  # another consumer has it
+            found: list[dict[str, Any]] = []
+            for recipe in analysed:
+                stored = await upsert_recipe(conn, recipe)
+                RECIPES_STORED.labels(recipe.source, "new" if stored.created else "updated").inc()
+                found.append(
+                    RecipeFound(
+                        id=stored.id,
+                        title=recipe.title,
+                        cuisine=recipe.cuisine,
+                        course=recipe.course,
+                        total_time_min=recipe.total_time_min,
+                        diets=recipe.diets,
+                        source=recipe.source,
+                        new=stored.created,
+                    ).model_dump()
+                )
+            outcome = {
+                "recipes": found,
+                "sources": {n: o.model_dump() for n, o in outcomes.items()},
+            }
+            await conn.execute(
+                "UPDATE processed_messages SET outcome = $2 WHERE message_id = $1",
+                envelope.id,
+                outcome,
+            )
+        await self._finish(payload, outcome)
+
+    async def _finish(self, payload: SearchRequested, outcome: dict[str, Any]) -> None:
+        """After the commit: the fresh response into the cache, the state, the events."""
+        deps, search_id = self.deps, str(payload.search_id)
+        query = SearchQuery.from_dict(payload.query)
+        page = await search_recipes(deps.pool, query, deps.vocab)
+        body = render_search(
+            query, page, cache="hit", status="complete", events_url=payload.events_url
+        )
+        await deps.cache.replace_search(search_id, query.cache_key(deps.keys.prefix), body)
+        await mark_refresh(deps.cache.redis, deps.pool, deps.keys, search_id, "done")
+        recipes = [RecipeFound(**r) for r in outcome.get("recipes", [])]
+        by_source: dict[str, list[RecipeFound]] = {}
+        for recipe in recipes:
+            by_source.setdefault(recipe.source, []).append(recipe)
+        for source, items in by_source.items():
+            await self._publish(
+                Event(
+                    type="search.results",
+                    search_id=payload.search_id,
+                    data=ResultsData(source=source, recipes=items),
+                )
+            )
+        sources = {n: SourceOutcome(**o) for n, o in outcome.get("sources", {}).items()}
+        await self._publish(
+            Event(
+                type="search.completed",
+                search_id=payload.search_id,
+                data=CompletedData(
+                    found=len(recipes), new=sum(r.new for r in recipes), sources=sources
+                ),
+            )
+        )
+
+    async def dead_lettered(self, envelope: Envelope, reason: str) -> None:
+        payload = envelope.payload
+        if not isinstance(payload, SearchRequested):
+            return
+        await self._publish(
+            Event(
+                type="search.failed",
+                search_id=payload.search_id,
+                data=FailedData(reason=reason[:500]),
+            )
+        )
+        await mark_refresh(
+            self.deps.cache.redis, self.deps.pool, self.deps.keys, str(payload.search_id), "done"
+        )
+
+
+class ImportHandler:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def __call__(self, envelope: Envelope) -> None:
+        payload = envelope.payload
+        if not isinstance(payload, RecipeImport):
+            raise Permanent(f"a {payload.type} message on the import queue")
+        deps = self.deps
+        if await deps.pool.fetchval(
+            "SELECT 1 FROM processed_messages WHERE message_id = $1", envelope.id
+        ):
+            return
+        try:
+            candidate = await asyncio.wait_for(
+                deps.web.fetch(str(payload.url)), deps.source_timeout
+            )
+        except UrlRefused as exc:
+            raise Permanent(str(exc)) from exc
+        analysed = await asyncio.to_thread(_analyse, deps, [candidate])
+        if not analysed:
+            raise Permanent("the page's recipe has no name or no ingredient lines")
+        async with deps.pool.acquire() as conn, conn.transaction():
+            if not await _claim(conn, envelope.id, "import"):
+                return
+            stored = await upsert_recipe(conn, analysed[0])
+            RECIPES_STORED.labels("web", "new" if stored.created else "updated").inc()
+            await conn.execute(
+                """UPDATE import_jobs SET status = 'done', recipe_id = $2, error = NULL,
+                       updated_at = now() WHERE job_id = $1""",
+                payload.job_id,
+                stored.id,
+            )
+            await conn.execute(
+                "UPDATE processed_messages SET outcome = $2 WHERE message_id = $1",
+                envelope.id,
+                {"recipe_id": stored.id, "created": stored.created},
+            )
+
+    async def dead_lettered(self, envelope: Envelope, reason: str) -> None:
+        payload = envelope.payload
+        if isinstance(payload, RecipeImport):
+            await self.deps.pool.execute(
+                """UPDATE import_jobs SET status = 'failed', error = $2, updated_at = now()
+                   WHERE job_id = $1 AND status = 'queued'""",
+                payload.job_id,
+                reason[:500],
+            )
+
+
+__all__ = ["Deps", "ImportHandler", "SearchHandler"]

@@ -1,0 +1,33 @@
+"""The engine's Prometheus metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+CONSUMED = Counter(
+    "pantry_engine_messages_total", "Messages handled, by queue and outcome.", ["queue", "outcome"]
+)
+IN_FLIGHT = Gauge("pantry_engine_messages_in_flight", "Messages being handled now.", ["queue"])
+HANDLE_SECONDS = Histogram(
+    "pantry_engine_message_duration_seconds",
+    "Time to handle one message.",
+    ["queue"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+SOURCE_SECONDS = Histogram(
+    "pantry_engine_source_duration_seconds",
+    "Time a source took to answer.",
+    ["source"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+SOURCE_FAILURES = Counter(
+    "pantry_engine_source_failures_total", "Source calls that failed.", ["source", "reason"]
+)
+RECIPES_STORED = Counter(
+    "pantry_engine_recipes_stored_total",
+    "Recipes stored, by source and new or updated.",
+    ["source", "kind"],
+)
+EVENTS_PUBLISHED = Counter(
+    "pantry_engine_events_published_total", "Search events published.", ["type"]
+)

@@ -1,0 +1,236 @@
+"""The api's contract: bad input, the cache, outages of Redis and PostgreSQL, health, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import httpx
+import pytest
+
+from pantry_api.models import ErrorBody, RecipeDetail, SearchResponse
+from pantry_common import CommonSettings
+
+from .conftest import api_server, settings_for
+from .servers import RedisProcess, ServerUrls
+
+pytestmark = pytest.mark.integration
+
+SEARCH = "/api/v1/recipes/search"
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"q": "x" * 201}, "q"),
+        ({"have": ",".join(f"food{i}" for i in range(31))}, "have"),
+        ({"q": "soup", "exclude": ",".join(f"food{i}" for i in range(31))}, "exclude"),
+        ({"q": "soup", "diet": "paleo"}, "diet"),
+        ({"q": "soup", "sort": "best"}, "sort"),
+        ({"q": "soup", "max_time": "-1"}, "max_time"),
+        ({"q": "soup", "max_time": "soon"}, "max_time"),
+        ({"q": "soup", "limit": "0"}, "limit"),
+        ({"q": "soup", "limit": "51"}, "limit"),
+        ({"q": "soup", "cursor": "not-a-cursor"}, "cursor"),
+        ({"q": "soup", "cursor": "eyJvIjotNX0"}, "cursor"),
+        ({}, "q"),
+        ({"q": "   "}, "q"),
+        ({"q": "!!!"}, "q"),
+    ],
+)
+async def test_bad_input_is_a_422_naming_the_parameter(
+    shared_api: httpx.AsyncClient, params: dict[str, str], parameter: str
+) -> None:
+    response = await shared_api.get(SEARCH, params=params)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = ErrorBody.model_validate(response.json())
+    assert body.errors is not None
+    assert parameter in {e.parameter for e in body.errors}
+    assert parameter in body.message
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "'; DROP TABLE recipes; --",
+        "\x00\x01 nul",
+        "😀🍕 pizza",
+        "a & b | !c <-> d:*",
+        '"quoted" -minus OR or',
+        "%_\\",
+        "ǅ ß ﬁ İ",
+        "a" * 200,
+    ],
+)
+async def test_odd_text_never_fails(shared_api: httpx.AsyncClient, q: str) -> None:
+    response = await shared_api.get(SEARCH, params={"q": q, "have": q[:50], "exclude": q[:50]})
+    assert response.status_code in (200, 422), response.text
+    assert response.headers["content-type"] == "application/json"
+
+
+async def test_unknown_route_and_method_are_json(shared_api: httpx.AsyncClient) -> None:
+    missing = await shared_api.get("/api/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "not_found"
+    wrong = await shared_api.post(SEARCH)
+    assert wrong.status_code == 405
+    assert wrong.json()["error"] == "method_not_allowed"
+
+
+async def test_miss_then_hit_returns_the_stored_bytes(shared_api: httpx.AsyncClient) -> None:
+    params = {"q": "mushroom risotto", "limit": "5"}
+    first = await shared_api.get(SEARCH, params=params)
+    assert first.status_code == 200
+    assert first.headers["x-cache"] == "miss"
+    miss = SearchResponse.model_validate(first.json())
+    assert miss.cache == "miss"
+    assert miss.results[0].title == "Mushroom Risotto"
+    second = await shared_api.get(SEARCH, params=params)
+    assert second.headers["x-cache"] == "hit"
+    hit = SearchResponse.model_validate(second.json())
+    assert hit.cache == "hit"
+    assert hit.model_dump(exclude={"cache"}) == miss.model_dump(exclude={"cache"})
+    assert second.content == first.content.replace(b'"cache":"miss"', b'"cache":"hit"')
+
+
+async def test_concurrent_misses_agree(shared_api: httpx.AsyncClient) -> None:
+    params = {"q": "lentil soup", "have": "lentils,onion"}
+    responses = await asyncio.gather(*(shared_api.get(SEARCH, params=params) for _ in range(20)))
+    bodies = [r.json() for r in responses]
+    assert all(r.status_code == 200 for r in responses)
+    assert len({b["search_id"] for b in bodies}) == 1
+    assert len({str(b["results"]) for b in bodies}) == 1
+
+
+async def test_recipe_detail_has_parsed_lines(shared_api: httpx.AsyncClient) -> None:
+    found = (await shared_api.get(SEARCH, params={"q": "chicken curry"})).json()
+    recipe_id = next(r["id"] for r in found["results"] if r["title"] == "Chicken Curry")
+    response = await shared_api.get(f"/api/v1/recipes/{recipe_id}")
+    assert response.status_code == 200
+    recipe = RecipeDetail.model_validate(response.json())
+    assert recipe.title == "Chicken Curry"
+    assert recipe.steps and recipe.total_time_min
+    assert any(line.food == "chicken thigh" for line in recipe.ingredients)
+    assert (
+        sum(line.quantity is not None for line in recipe.ingredients)
+        >= len(recipe.ingredients) // 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/api/v1/recipes/999999999", 404), ("/api/v1/recipes/abc", 422), ("/api/v1/recipes/0", 422)],
+)
+async def test_recipe_detail_errors(shared_api: httpx.AsyncClient, path: str, status: int) -> None:
+    response = await shared_api.get(path)
+    assert response.status_code == status
+    assert ErrorBody.model_validate(response.json()).error
+
+
+async def test_health_and_ready(shared_api: httpx.AsyncClient) -> None:
+    assert (await shared_api.get("/api/v1/health")).json() == {"status": "ok"}
+    ready = await shared_api.get("/api/v1/ready")
+    assert ready.status_code == 200
+    checks = ready.json()["checks"]
+    assert checks["postgres"]["status"] == "up"
+    assert checks["redis"]["status"] == "up"
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_metrics_count_cache_outcomes_and_latency(shared_api: httpx.AsyncClient) -> None:
+    before = (await shared_api.get("/metrics")).text
+    params = {"q": "greek salad", "limit": "7"}
+    await shared_api.get(SEARCH, params=params)
+    await shared_api.get(SEARCH, params=params)
+    after = (await shared_api.get("/metrics")).text
+    for outcome in ("hit", "miss"):
+        name = "pantry_search_cache_total"
+        assert _metric(after, name, result=outcome) == _metric(before, name, result=outcome) + 1
+    count = "pantry_http_request_duration_seconds_count"
+    labels = {"route": "/api/v1/recipes/search", "method": "GET", "status": "200"}
+    assert _metric(after, count, **labels) == _metric(before, count, **labels) + 2
+
+
+async def test_redis_outage_bypasses_then_recovers_without_restart(
+    database: str, servers: ServerUrls
+) -> None:
+    async with RedisProcess() as redis_server:
+        common = settings_for(database, servers, redis_url=redis_server.url)
+        from pantry_api.settings import ApiSettings
+
+        settings = ApiSettings(startup_wait_seconds=0, access_log=False, redis_cooldown_seconds=0.2)
+        async with api_server(common, settings) as api:
+            params = {"q": "banana bread"}
+            assert (await api.get(SEARCH, params=params)).headers["x-cache"] == "miss"
+            assert (await api.get(SEARCH, params=params)).headers["x-cache"] == "hit"
+
+            await redis_server.stop()
+            down = await api.get(SEARCH, params=params)
+            assert down.status_code == 200
+            assert down.headers["x-cache"] == "bypass"
+            assert down.json()["cache"] == "bypass"
+            assert down.json()["results"][0]["title"] == "Banana Bread"
+            ready = (await api.get("/api/v1/ready")).json()
+            assert ready["status"] == "ready"
+            assert ready["checks"]["redis"]["status"] == "down"
+
+            await redis_server.start()  # an empty Redis: the old entry is gone
+            states = []
+            for _ in range(50):
+                states.append((await api.get(SEARCH, params=params)).headers["x-cache"])
+                if states[-1] == "hit":
+                    break
+                await asyncio.sleep(0.05)
+            assert states[-2:] == ["miss", "hit"], states
+
+
+async def test_postgres_outage_is_a_503_and_recovers(database: str, servers: ServerUrls) -> None:
+    name = database.rsplit("/", 1)[1]
+    async with api_server(settings_for(database, servers)) as api:
+        cached = {"q": "minestrone"}
+        assert (await api.get(SEARCH, params=cached)).status_code == 200
+        admin = await asyncpg.connect(servers.postgres)
+        try:
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+            )
+            fresh = await api.get(SEARCH, params={"q": "borscht"})
+            assert fresh.status_code == 503
+            assert fresh.json()["dependency"] == "postgres"
+            assert fresh.headers["retry-after"]
+            # What is cached is still served.
+            assert (await api.get(SEARCH, params=cached)).headers["x-cache"] == "hit"
+            ready = await api.get("/api/v1/ready")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["postgres"]["status"] == "down"
+        finally:
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            await admin.close()
+        recovered = await api.get(SEARCH, params={"q": "borscht"})
+        assert recovered.status_code == 200
+        assert recovered.json()["results"][0]["title"] == "Borscht"
+        assert (await api.get("/api/v1/ready")).status_code == 200
+
+
+def test_settings_refuse_placeholder_passwords_in_production() -> None:
+    with pytest.raises(ValueError, match="placeholder password"):
+        CommonSettings(
+            environment="production",
+            database_url="postgresql://pantry:pantry@db:5432/pantry",
+            rabbitmq_url="amqp://app:s3cr3t-long@mq:5672/",
+        )
+    CommonSettings(
+        environment="production",
+        database_url="postgresql://pantry:a-real-secret@db:5432/pantry",
+        rabbitmq_url="amqp://app:s3cr3t-long@mq:5672/",
+    )
