@@ -18,6 +18,7 @@ from pantry_common import (
     Envelope,
     SearchCriteria,
     SearchRequested,
+    catalogue_documents,
     dead_letter_queue,
     retry_queue,
     to_message,
@@ -27,9 +28,11 @@ from pantry_engine.sources.themealdb import meal_to_recipe
 from .conftest import Stack, api_server, make_stack, running_engine
 from .events import stream_events, wait_for_event
 from .servers import ServerUrls
-from .thirdparty import DATA, ThirdParty
+from .thirdparty import KOSHARI, ThirdParty
 
 pytestmark = pytest.mark.integration
+
+FEED = list(catalogue_documents("feed"))
 
 SEARCH = "/api/v1/recipes/search"
 
@@ -181,7 +184,7 @@ async def test_same_recipe_from_two_sources_is_one_recipe(
     thirdparty: tuple[ThirdParty, str],
 ) -> None:
     fake, base = thirdparty
-    koshari = orjson.loads((DATA / "themealdb-koshari.json").read_bytes())["meals"][0]
+    koshari = KOSHARI["meals"][0]
     fake.feed = [meal_to_recipe(koshari)]
     stack = make_stack(
         database,
@@ -218,7 +221,8 @@ async def test_a_failing_source_fails_alone(
         events = await wait_for_event(
             redis, stack.common.redis_prefix, str(envelope.payload.search_id), "search.completed"
         )  # type: ignore[union-attr]
-        metrics = httpx.get(f"http://127.0.0.1:{stack.engine.port}/metrics").text
+        async with httpx.AsyncClient() as client:
+            metrics = (await client.get(f"http://127.0.0.1:{stack.engine.port}/metrics")).text
     completed = events[-1].data
     assert completed.sources["themealdb"].error  # type: ignore[union-attr]
     assert completed.sources["catalogue"].found >= 1  # type: ignore[union-attr]
@@ -287,7 +291,7 @@ async def test_sigterm_finishes_the_message_in_hand(
     thirdparty: tuple[ThirdParty, str],
 ) -> None:
     fake, base = thirdparty
-    fake.feed = [doc for doc in _feed_docs() if doc["name"] == "Feijoada"]
+    fake.feed = [doc for doc in FEED if doc["name"] == "Feijoada"]
     fake.feed_delay = 1.5
     stack = make_stack(database, servers, vhost, feed_url=f"{base}/feed.json")
     envelope = search_message(stack, "feijoada")
@@ -312,12 +316,6 @@ async def test_sigterm_finishes_the_message_in_hand(
         ):
             queue = await channel.declare_queue(name, passive=True)
             assert queue.declaration_result.message_count == 0, name
-
-
-def _feed_docs() -> list[dict[str, Any]]:
-    from pantry_common import catalogue_documents
-
-    return list(catalogue_documents("feed"))
 
 
 async def test_import_by_url_stores_the_pages_recipe(

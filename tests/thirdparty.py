@@ -14,6 +14,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 DATA = Path(__file__).parent / "data"
+KOSHARI: dict[str, Any] = orjson.loads((DATA / "themealdb-koshari.json").read_bytes())
+RECIPE_PAGE = (DATA / "recipe-page.html").read_text()
 
 
 @dataclass
@@ -26,8 +28,7 @@ class ThirdParty:
     requests: list[str] = field(default_factory=list)
 
     def app(self) -> Starlette:
-        koshari = orjson.loads((DATA / "themealdb-koshari.json").read_bytes())
-        page = (DATA / "recipe-page.html").read_text()
+        koshari, page = KOSHARI, RECIPE_PAGE
 
         async def themealdb(request: Request) -> Response:
             self.requests.append(f"themealdb:{request.path_params['endpoint']}")

@@ -50,6 +50,7 @@ class OutboxRelay:
         self.connect_timeout = connect_timeout
         self.connection: AbstractRobustConnection | None = None
         self.connected = asyncio.Event()
+        self._link_up = False
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.published = 0
@@ -60,7 +61,20 @@ class OutboxRelay:
 
     @property
     def rabbitmq_up(self) -> bool:
-        return self.connection is not None and not self.connection.is_closed
+        return self._link_up
+
+    def _track(self, connection: AbstractRobustConnection) -> None:
+        """Follow the link: robust connections reconnect by themselves, quietly."""
+
+        def down(*_: object) -> None:
+            self._link_up = False
+
+        def up(*_: object) -> None:
+            self._link_up = True
+
+        connection.close_callbacks.add(down)
+        connection.reconnect_callbacks.add(up)
+        self._link_up = not connection.is_closed
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
@@ -81,6 +95,7 @@ class OutboxRelay:
                     self.connection = await aio_pika.connect_robust(
                         self.rabbitmq_url, timeout=self.connect_timeout
                     )
+                    self._track(self.connection)
                 channel = await self.connection.channel(
                     publisher_confirms=True, on_return_raises=True
                 )

@@ -39,7 +39,7 @@ class Topology:
     queues: dict[str, AbstractQueue]
 
 
-async def declare_topology(channel: AbstractChannel, retry_delay_ms: int = 5000) -> Topology:
+async def declare_topology(channel: AbstractChannel) -> Topology:
     """Declare the exchange, the work queues, their retry and dead-letter queues (idempotent)."""
     exchange = await channel.declare_exchange(EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
     queues: dict[str, AbstractQueue] = {}
@@ -51,7 +51,6 @@ async def declare_topology(channel: AbstractChannel, retry_delay_ms: int = 5000)
             durable=True,
             arguments={
                 "x-queue-type": "quorum",
-                "x-message-ttl": retry_delay_ms,
                 "x-dead-letter-exchange": "",
                 "x-dead-letter-routing-key": name,
                 "x-dead-letter-strategy": "at-least-once",

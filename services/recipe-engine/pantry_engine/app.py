@@ -75,7 +75,7 @@ async def run(common: CommonSettings, settings: EngineSettings, stop: asyncio.Ev
         stack.push_async_callback(connection.close)
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         await channel.set_qos(prefetch_count=settings.prefetch)
-        topology = await declare_topology(channel, settings.retry_delay_ms)
+        topology = await declare_topology(channel)
         client = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.source_timeout_seconds, connect=5),
             headers={"User-Agent": "PantryChef/0.1 (+recipe engine)"},
@@ -102,6 +102,7 @@ async def run(common: CommonSettings, settings: EngineSettings, stop: asyncio.Ev
                 SearchHandler(deps),
                 concurrency=settings.concurrency,
                 max_attempts=settings.max_attempts,
+                retry_delay_ms=settings.retry_delay_ms,
             ),
             Agent(
                 topology.queues[IMPORT_QUEUE],
@@ -109,6 +110,7 @@ async def run(common: CommonSettings, settings: EngineSettings, stop: asyncio.Ev
                 ImportHandler(deps),
                 concurrency=settings.concurrency,
                 max_attempts=settings.max_attempts,
+                retry_delay_ms=settings.retry_delay_ms,
             ),
         ]
 

@@ -40,11 +40,13 @@ class Agent:
         *,
         concurrency: int,
         max_attempts: int,
+        retry_delay_ms: int,
     ) -> None:
         self.queue = queue
         self.channel = channel
         self.handler = handler
         self.max_attempts = max_attempts
+        self.retry_delay_ms = retry_delay_ms
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._tag: str | None = None
@@ -115,7 +117,12 @@ class Agent:
         return value if isinstance(value, int) and value > 0 else 1
 
     async def _republish(
-        self, message: AbstractIncomingMessage, queue: str, **headers: str | int
+        self,
+        message: AbstractIncomingMessage,
+        queue: str,
+        *,
+        delay_ms: int | None = None,
+        **headers: str | int,
     ) -> None:
         copy = aio_pika.Message(
             message.body,
@@ -124,6 +131,7 @@ class Agent:
             content_type=message.content_type,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             headers={**(message.headers or {}), **headers},
+            expiration=delay_ms / 1000 if delay_ms is not None else None,
         )
         # Confirmed before the original is acked: a message is never lost between the two.
         await self.channel.default_exchange.publish(copy, routing_key=queue, timeout=10)
@@ -146,8 +154,13 @@ class Agent:
                 "error": error,
             },
         )
+        # The delay doubles with each attempt, up to a minute.
+        delay = min(self.retry_delay_ms * 2 ** (attempt - 1), 60_000)
         await self._republish(
-            message, retry_queue(self.name), **{"x-attempt": attempt + 1, "x-last-error": error}
+            message,
+            retry_queue(self.name),
+            delay_ms=max(delay, 1),
+            **{"x-attempt": attempt + 1, "x-last-error": error},
         )
         return "retried"
 
