@@ -189,16 +189,28 @@ def analyse_recipe(
     if not lines:
         raise RecipeError("the recipe has no ingredient lines")
 
-    line_foods = [line.food or (normalise_text(line.name) if line.name else None) for line in lines]
-    foods = sorted({f for f in line_foods if f and f not in STAPLES})
+    # The foods a cook needs: each line's food, and any other food its name names
+    # ("soured cream and chopped dill"); unknown ones keep their normalised name.
+    needed: set[str] = set()
+    for line in lines:
+        named = vocab.foods_in(line.name) if line.name else []
+        main = line.food or (normalise_text(line.name) if line.name else None)
+        needed.update(f for f in (main, *named) if f)
+    foods = sorted(needed - STAPLES)
+    # What the recipe may contain, read strictly: every food the whole line mentions, asides
+    # and alternatives included ("chicken or vegetable stock", "oil (or butter)").
+    contained: list[str | None] = []
+    for line in lines:
+        contained.append(line.food)
+        contained.extend(vocab.foods_in(line.raw))
     closure: set[str] = set()
-    for food in foods:
+    for food in {*foods, *(f for f in contained if f)}:
         closure |= vocab.closure(food) if food in vocab else {food}
     # A stated diet fills in what unknown foods keep us from deriving, but never overrides
     # what the known foods contradict (a "vegan" recipe with honey is not vegan here).
     stated = _stated_diets(doc.get("suitableForDiet"))
-    known = [line.food for line in lines if line.food and line.food in vocab]
-    diets = set(derive_diets([line.food for line in lines], vocab))
+    known = [f for f in contained if f and f in vocab]
+    diets = set(derive_diets(contained, vocab))
     diets |= stated & derive_diets(known, vocab)
 
     prep, cook = _minutes(doc.get("prepTime")), _minutes(doc.get("cookTime"))
