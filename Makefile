@@ -33,13 +33,15 @@ seed: install ## Load the food vocabulary and the starter catalogue (idempotent)
 	$(PY) python -m pantry_api seed
 
 .PHONY: run
-run: services ## Bring the stack up from nothing and serve the api
+run: services ## Bring the stack up from nothing: servers, migrate, seed, api + engine + realtime
 	@$(MAKE) --no-print-directory migrate seed
 	@echo ""
-	@echo "  Pantry Chef api: http://127.0.0.1:$${PANTRY_API_PORT:-8000}/api/docs"
+	@echo "  Pantry Chef: open http://127.0.0.1:$${PANTRY_API_PORT:-8000}/"
+	@echo "  API docs:    http://127.0.0.1:$${PANTRY_API_PORT:-8000}/api/docs"
 	@echo "  try: curl 'http://127.0.0.1:$${PANTRY_API_PORT:-8000}/api/v1/recipes/search?q=chicken+curry'"
 	@echo ""
-	$(PY) python -m pantry_api
+	PANTRY_API_EVENTS_URL=$${PANTRY_API_EVENTS_URL:-http://127.0.0.1:$${PANTRY_REALTIME_PORT:-8001}/events} \
+		$(PY) honcho start -f Procfile
 
 .PHONY: test
 test: install ## Run the tests (needs the servers: `make services`, or a Docker engine)
@@ -69,3 +71,38 @@ bench: install ## Run the benchmarks (numbers in bench/out/)
 .PHONY: clean
 clean: ## Remove caches and local run files
 	rm -rf .mypy_cache .ruff_cache .pytest_cache bench/out test-output
+
+# -------------------------------------------------------------------------------------------------
+# Deployment: container images, the Helm charts (helm/), the local k3d cluster behind Istio.
+# See docs/local-development.md. The chart tests need no cluster and no network once `make tools`
+# has run; `make dev` needs Docker, k3d, helm and kubectl.
+# -------------------------------------------------------------------------------------------------
+
+.PHONY: tools
+tools: ## Install the pinned deployment tools into .tools/ (helm; Istio's CRD schemas)
+	@bash scripts/install-tools.sh
+
+.PHONY: images
+images: ## Build the three images for this machine's architecture, tagged with the git revision
+	@bash scripts/dev.sh images
+
+.PHONY: chart-test
+chart-test: tools install ## Lint, render and validate the charts offline, and test the deployment files
+	.tools/bin/helm dependency build helm/pantry-chef --skip-refresh
+	$(PY) pytest helm/tests -p no:cacheprovider
+
+.PHONY: dev
+dev: ## Run everything on a local k3d cluster behind Istio at http://localhost:8080 (idempotent)
+	@bash scripts/dev.sh up
+
+.PHONY: dev-down
+dev-down: ## Delete the local k3d cluster and its registry
+	@bash scripts/dev.sh down
+
+.PHONY: dev-status
+dev-status: ## Show what runs on the local k3d cluster
+	@bash scripts/dev.sh status
+
+.PHONY: forward
+forward: ## Port-forward the local cluster's api to localhost:8000 and realtime to localhost:8001
+	@bash scripts/dev.sh forward

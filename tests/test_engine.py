@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from pantry_common import (
     SEARCH_REQUESTED,
     Envelope,
+    Keys,
     SearchCriteria,
     SearchRequested,
     catalogue_documents,
@@ -453,3 +454,46 @@ async def test_rabbitmq_outage_loses_no_refresh_request(
         assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
     finally:
         await conn.close()
+
+
+async def test_cached_answers_are_replaced_at_once_or_expire_within_the_ttl(
+    database: str, servers: ServerUrls, vhost: str, redis: Redis, vocab: Any
+) -> None:
+    """The mechanism: when the engine stores what a search found, it replaces that search's
+    cached pages at once; any other cached answer that the new recipes change lives at most
+    the cache TTL (PANTRY_API_CACHE_TTL_SECONDS, 2 s here)."""
+    from pantry_common import build_query
+
+    stack = make_stack(database, servers, vhost)
+    api_settings = stack.api.model_copy(update={"cache_ttl_seconds": 2})
+    keys = Keys(stack.common.redis_prefix)
+    other = {"q": "jollof", "limit": "10"}
+    other_id = build_query(vocab, q="jollof").search_id
+    await redis.set(keys.refresh(other_id), "done", ex=60)  # refreshed a moment ago
+    async with api_server(stack.common, api_settings, port=api_settings.port) as api:
+        before = await api.get(SEARCH, params=other)
+        assert before.json()["status"] == "complete"
+        assert "Jollof Rice" not in [r["title"] for r in before.json()["results"]]
+        target = {"q": "jollof rice"}
+        page_two = {"q": "jollof rice", "limit": "3", "sort": "fewest_missing"}
+        first = (await api.get(SEARCH, params=target)).json()
+        assert (await api.get(SEARCH, params=page_two)).headers["x-cache"] == "miss"
+        assert (await api.get(SEARCH, params=page_two)).headers["x-cache"] == "hit"
+        async with running_engine(stack):
+            await wait_for_event(redis, stack.common.redis_prefix, first["search_id"],
+                                 "search.completed")
+        # The search that asked: every cached page replaced at once.
+        fresh = await api.get(SEARCH, params=target)
+        assert fresh.headers["x-cache"] == "hit"
+        assert fresh.json()["results"][0]["title"] == "Jollof Rice"
+        other_page = await api.get(SEARCH, params=page_two)
+        assert other_page.headers["x-cache"] == "miss"
+        assert "Jollof Rice" in [r["title"] for r in other_page.json()["results"]]
+        # Another search: stale for at most the TTL.
+        stale = await api.get(SEARCH, params=other)
+        if stale.headers["x-cache"] == "hit":
+            assert "Jollof Rice" not in [r["title"] for r in stale.json()["results"]]
+        await asyncio.sleep(2.2)
+        later = await api.get(SEARCH, params=other)
+        assert later.headers["x-cache"] == "miss"
+        assert "Jollof Rice" in [r["title"] for r in later.json()["results"]]
