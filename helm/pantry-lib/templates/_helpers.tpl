@@ -1,0 +1,178 @@
+{{/*
+Names, labels, the image reference and the environment of one Pantry Chef service.
+
+Every template of this library takes a dict:
+  root       the calling chart's context ($)
+  component  the service's name in Kubernetes objects: api, recipe-engine, realtime
+  svc        the service's block of values
+*/}}
+
+{{/* The chart's name, shortened to what a label value allows. */}}
+{{- define "pantry-lib.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The release's base name: the release name, with the chart's name unless it already has it. */}}
+{{- define "pantry-lib.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* <fullname>-<component>: the name of every object of one service. */}}
+{{- define "pantry-lib.componentName" -}}
+{{- printf "%s-%s" (include "pantry-lib.fullname" .root | trunc 45 | trimSuffix "-") .component | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels of the release (on every object). Takes the root context. */}}
+{{- define "pantry-lib.releaseLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "pantry-lib.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: pantry-chef
+{{- end -}}
+
+{{/* Labels that select the pods of one service. */}}
+{{- define "pantry-lib.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "pantry-lib.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* Labels of one service's objects. */}}
+{{- define "pantry-lib.labels" -}}
+{{ include "pantry-lib.releaseLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* The image tag: the service's, else the release's, else the chart's appVersion. Never `latest`. */}}
+{{- define "pantry-lib.imageTag" -}}
+{{- $tag := toString (.svc.image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion) -}}
+{{- if or (eq $tag "latest") (hasSuffix ":latest" $tag) -}}
+{{- fail (printf "%s: the image tag `latest` is refused; tag images with the git revision" .component) -}}
+{{- end -}}
+{{- $tag -}}
+{{- end -}}
+
+{{/* registry/repository:tag of one service. */}}
+{{- define "pantry-lib.image" -}}
+{{- $registry := .svc.image.registry | default .root.Values.image.registry -}}
+{{- $repository := required (printf "%s.image.repository is required" .component) .svc.image.repository -}}
+{{- if $registry -}}
+{{- printf "%s/%s:%s" $registry $repository (include "pantry-lib.imageTag" .) -}}
+{{- else -}}
+{{- printf "%s:%s" $repository (include "pantry-lib.imageTag" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The service account of one service. */}}
+{{- define "pantry-lib.serviceAccountName" -}}
+{{- if .root.Values.serviceAccounts.create -}}
+{{- default (include "pantry-lib.componentName" .) .svc.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .svc.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Whether the HorizontalPodAutoscaler of this service is on: the release's switch and the service's. */}}
+{{- define "pantry-lib.hpaEnabled" -}}
+{{- if and .root.Values.autoscaling.enabled (ne (toString .svc.autoscaling.enabled) "false") -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+The non-secret environment of one service, as a YAML map of name: "value" (all strings):
+PANTRY_ENVIRONMENT, the release's shared `config`, the service's `config`, the host and port the
+service listens on (<envPrefix>HOST, <envPrefix>PORT), and the New Relic settings when on.
+Later entries win, so a service can override a shared setting.
+*/}}
+{{- define "pantry-lib.envMap" -}}
+{{- $env := dict "PANTRY_ENVIRONMENT" .root.Values.environment -}}
+{{- range $name, $value := .root.Values.config -}}
+{{- $_ := set $env $name $value -}}
+{{- end -}}
+{{- range $name, $value := .svc.config -}}
+{{- $_ := set $env $name $value -}}
+{{- end -}}
+{{- $prefix := required (printf "%s.envPrefix is required" .component) .svc.envPrefix -}}
+{{- $_ := set $env (printf "%sHOST" $prefix) "0.0.0.0" -}}
+{{- $_ := set $env (printf "%sPORT" $prefix) .svc.port -}}
+{{- if .root.Values.newRelic.enabled -}}
+{{- $_ := set $env "NEW_RELIC_APP_NAME" (printf "%s-%s" .root.Values.newRelic.appNamePrefix .component) -}}
+{{- $_ := set $env "NEW_RELIC_ENVIRONMENT" .root.Values.environment -}}
+{{- $_ := set $env "NEW_RELIC_LOG" "stdout" -}}
+{{- end -}}
+{{- range $name := keys $env | sortAlpha }}
+{{ $name }}: {{ include "pantry-lib.string" (index $env $name) | quote }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A value as an environment string. YAML numbers reach templates as float64, which `toString`
+would print as 3e+06: whole numbers are printed as integers.
+*/}}
+{{- define "pantry-lib.string" -}}
+{{- if and (kindIs "float64" .) (eq (floor .) .) -}}
+{{- printf "%.0f" . -}}
+{{- else -}}
+{{- toString . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The secret environment of one service: `env` entries that read keys of an existing Secret. */}}
+{{- define "pantry-lib.secretEnv" -}}
+{{- $secretName := required "secrets.existingSecret is required (the Secret with the database, Redis and RabbitMQ URLs)" .root.Values.secrets.existingSecret -}}
+{{- range $item := concat .root.Values.secrets.env (.svc.secretEnv | default list) }}
+- name: {{ $item.name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $item.secretName | default $secretName }}
+      key: {{ $item.key }}
+      {{- if $item.optional }}
+      optional: true
+      {{- end }}
+{{- end }}
+{{- if .root.Values.newRelic.enabled }}
+- name: NEW_RELIC_LICENSE_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .root.Values.newRelic.existingSecret | default $secretName }}
+      key: {{ .root.Values.newRelic.licenseKeyKey }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The whole environment as a list of `env` entries (values inline): for hook Jobs, which run
+before the release's ConfigMaps exist.
+*/}}
+{{- define "pantry-lib.env" -}}
+{{- $env := include "pantry-lib.envMap" . | fromYaml -}}
+{{- range $name := keys $env | sortAlpha }}
+- name: {{ $name }}
+  value: {{ index $env $name | quote }}
+{{- end }}
+{{- include "pantry-lib.secretEnv" . }}
+{{- end -}}
+
+{{/* The container security context: the release's, merged with the service's overrides. */}}
+{{- define "pantry-lib.containerSecurityContext" -}}
+{{- toYaml (mergeOverwrite (deepCopy .root.Values.containerSecurityContext) (.svc.containerSecurityContext | default dict)) -}}
+{{- end -}}
+
+{{/* The pod security context: the release's, merged with the service's overrides. */}}
+{{- define "pantry-lib.podSecurityContext" -}}
+{{- toYaml (mergeOverwrite (deepCopy .root.Values.podSecurityContext) (.svc.podSecurityContext | default dict)) -}}
+{{- end -}}
+
+{{/* Whether the release runs in the Istio mesh (the calling chart's istio.enabled). */}}
+{{- define "pantry-lib.istio" -}}
+{{- if and .root.Values.istio .root.Values.istio.enabled -}}true{{- end -}}
+{{- end -}}

@@ -1,0 +1,137 @@
+"""Helpers of the chart tests: render the charts with helm, offline, and pick objects out.
+
+Needs the tools of `make tools` (scripts/install-tools.sh): helm in .tools/bin and Istio's CRDs in
+.tools/istio. `HELM` and `ISTIO_CRDS` override their paths. No cluster, no network.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+HELM_DIR = REPO / "helm"
+CHART = HELM_DIR / "pantry-chef"
+LIBRARY = HELM_DIR / "pantry-lib"
+VALUES = HELM_DIR / "values"
+RELEASE = "pantry-chef"
+NAMESPACE = "pantry"
+TEST_TAG = "0123456789ab"  # what `make dev` passes: a git revision
+
+Obj = dict[str, Any]
+
+#: Every way the chart is rendered in these tests: name -> helm arguments.
+SCENARIOS: dict[str, tuple[str, ...]] = {
+    "default": (),
+    "local": (
+        "-f",
+        str(VALUES / "local.yaml"),
+        "--set",
+        f"image.tag={TEST_TAG}",
+        "--set",
+        "image.registry=pantry-registry.localhost:5000",
+    ),
+    "production": ("-f", str(VALUES / "production.yaml"), "--set", f"image.tag={TEST_TAG}"),
+    # Every switch on, so that every template is rendered and validated at least once.
+    "everything": (
+        "-f",
+        str(VALUES / "production.yaml"),
+        "--set",
+        f"image.tag={TEST_TAG}",
+        "--set",
+        "seed.enabled=true,newRelic.enabled=true",
+    ),
+}
+
+
+def _script_variable(path: Path, name: str) -> str:
+    match = re.search(rf'^{name}="([^"]+)"', path.read_text(), re.MULTILINE)
+    assert match, f'{path.relative_to(REPO)} defines no {name}="..."'
+    return match.group(1)
+
+
+ISTIO_VERSION = _script_variable(REPO / "scripts" / "install-tools.sh", "ISTIO_VERSION")
+
+
+def helm_binary() -> str:
+    helm = os.environ.get("HELM") or str(REPO / ".tools" / "bin" / "helm")
+    if not Path(helm).exists():
+        found = shutil.which("helm")
+        if not found:
+            pytest.fail(f"helm not found at {helm}: run `make tools` (scripts/install-tools.sh)")
+        helm = found
+    return helm
+
+
+def run_helm(*args: str) -> str:
+    result = subprocess.run(
+        [helm_binary(), *args], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    if result.returncode != 0:
+        pytest.fail(f"helm {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+@functools.cache
+def _dependencies_built() -> None:
+    # file:// dependencies only: no network.
+    run_helm("dependency", "build", str(CHART), "--skip-refresh")
+
+
+def k8s_versions() -> list[str]:
+    """The oldest Kubernetes the chart supports and the one `make dev` runs (the k3s pin)."""
+    cluster = yaml.safe_load((REPO / "k3d" / "cluster.yaml").read_text())
+    match = re.match(r"^rancher/k3s:v(\d+\.\d+\.\d+)-k3s\d+$", cluster["image"])
+    assert match, f"k3d/cluster.yaml: unexpected k3s image {cluster['image']!r}"
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    oldest = re.search(r"(\d+\.\d+\.\d+)", chart["kubeVersion"])
+    assert oldest
+    return [oldest.group(1), match.group(1)]
+
+
+@functools.cache
+def render_text(*args: str, kube_version: str | None = None) -> str:
+    _dependencies_built()
+    kube = kube_version or k8s_versions()[-1]
+    return run_helm(
+        "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "--kube-version", kube, *args
+    )
+
+
+def render(*args: str) -> list[Obj]:
+    return [doc for doc in yaml.safe_load_all(render_text(*args)) if doc]
+
+
+def of_kind(objects: list[Obj], kind: str) -> list[Obj]:
+    return [o for o in objects if o["kind"] == kind]
+
+
+def one(objects: list[Obj], kind: str, name: str) -> Obj:
+    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
+    return found[0]
+
+
+def pod_specs(objects: list[Obj]) -> Iterator[tuple[str, Obj]]:
+    """(label, pod spec) of every Deployment, Job and Pod."""
+    for o in objects:
+        label = f"{o['kind']}/{o['metadata']['name']}"
+        if o["kind"] in ("Deployment", "Job"):
+            yield label, o["spec"]["template"]["spec"]
+        elif o["kind"] == "Pod":
+            yield label, o["spec"]
+
+
+def containers(objects: list[Obj]) -> Iterator[tuple[str, Obj]]:
+    for label, spec in pod_specs(objects):
+        for c in spec.get("initContainers", []) + spec["containers"]:
+            yield f"{label}/{c['name']}", c

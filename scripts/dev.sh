@@ -1,0 +1,432 @@
+#!/usr/bin/env bash
+# Pantry Chef on a local k3d cluster behind the Istio ingress gateway.
+#
+#   scripts/dev.sh up       (make dev)         everything, idempotent, then a smoke check
+#   scripts/dev.sh images   (make images)      build the three images for this machine
+#   scripts/dev.sh smoke                       the smoke check alone
+#   scripts/dev.sh status   (make dev-status)  what runs
+#   scripts/dev.sh forward  (make forward)     port-forward api :8000 and realtime :8001
+#   scripts/dev.sh down     (make dev-down)    delete the cluster and its registry
+#
+# Written for macOS first: bash 3.2, BSD sed and grep; no GNU-only flags. See
+# docs/local-development.md for the flow and the troubleshooting.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# --- pinned versions and names -------------------------------------------------------------------
+# ISTIO_VERSION must equal ISTIO_VERSION in scripts/install-tools.sh (the chart tests validate
+# the Istio objects against this version's CRDs; a test checks the two agree).
+ISTIO_VERSION="1.31.4"
+ISTIO_REPO="https://istio-release.storage.googleapis.com/charts"
+BITNAMI_CHARTS="oci://registry-1.docker.io/bitnamicharts"
+POSTGRESQL_CHART_VERSION="16.7.27" # PostgreSQL 17.6
+REDIS_CHART_VERSION="22.0.7"       # Redis 8.2
+RABBITMQ_CHART_VERSION="16.0.14"   # RabbitMQ 4.1
+
+CLUSTER="pantry"                    # metadata.name in k3d/cluster.yaml
+CONTEXT="k3d-$CLUSTER"
+REGISTRY_PUSH="localhost:5111"      # registries.create.hostPort in k3d/cluster.yaml
+REGISTRY_NODES="pantry-registry.localhost:5000" # how the nodes name it (fallback)
+APP_NAMESPACE="pantry"
+INFRA_NAMESPACE="pantry-infra"
+RELEASE="pantry-chef"
+INGRESS_URL="${PANTRY_INGRESS_URL:-http://localhost:8080}"
+SERVICES="api recipe-engine realtime"
+
+if [ -x .tools/bin/helm ]; then HELM=".tools/bin/helm"; else HELM="helm"; fi
+
+# --- output ---------------------------------------------------------------------------------------
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+warn() { printf '\033[1;33mwarning:\033[0m %s\n' "$*" >&2; }
+die() {
+  printf '\n\033[1;31mFAILED:\033[0m %s\n' "$1" >&2
+  shift
+  for line in "$@"; do printf '%s\n' "$line" | sed 's/^/  /' >&2; done
+  exit 1
+}
+
+kc() { kubectl --context "$CONTEXT" "$@"; }
+hm() { "$HELM" --kube-context "$CONTEXT" "$@"; }
+
+# --- tools ----------------------------------------------------------------------------------------
+check_tools() {
+  missing=""
+  for tool in docker k3d helm kubectl; do
+    if [ "$tool" = helm ] && [ -x .tools/bin/helm ]; then continue; fi
+    command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+  done
+  if [ -n "$missing" ]; then
+    brew_line=""
+    for tool in $missing; do
+      [ "$tool" = docker ] || brew_line="$brew_line $tool"
+    done
+    {
+      printf '\n\033[1;31mFAILED:\033[0m missing tools:%s\n' "$missing"
+      [ -z "$brew_line" ] || printf '  brew install%s\n' "$brew_line"
+      case " $missing " in
+        *" docker "*)
+          printf '  brew install --cask docker        # Docker Desktop, or colima:\n'
+          printf '  brew install colima docker docker-buildx && colima start --cpu 4 --memory 8\n'
+          ;;
+      esac
+    } >&2
+    exit 1
+  fi
+  docker info >/dev/null 2>&1 ||
+    die "Docker is installed but its engine does not answer" \
+      "Start Docker Desktop, or: colima start --cpu 4 --memory 8"
+  docker buildx version >/dev/null 2>&1 ||
+    die "docker buildx is missing" \
+      "brew install docker-buildx, then link it as a Docker CLI plugin:" \
+      "mkdir -p ~/.docker/cli-plugins && ln -sfn \"\$(brew --prefix)/opt/docker-buildx/bin/docker-buildx\" ~/.docker/cli-plugins/docker-buildx"
+  memory="$(docker info --format '{{.MemTotal}}' 2>/dev/null || echo 0)"
+  case "$memory" in '' | *[!0-9]*) memory=0 ;; esac
+  if [ "$memory" -gt 0 ] && [ "$memory" -lt 6000000000 ]; then
+    warn "the Docker VM has $((memory / 1048576)) MiB of memory; Istio, PostgreSQL, Redis, RabbitMQ and three services want 6 GiB or more (Docker Desktop: Settings > Resources; colima start --memory 8)"
+  fi
+}
+
+# --- images ---------------------------------------------------------------------------------------
+# The git revision, with a hash of the uncommitted changes when there are any: a rebuilt image
+# of changed code gets a new tag (so the pods roll), the same code keeps its tag. Never latest.
+image_tag() {
+  if ! git rev-parse --verify HEAD >/dev/null 2>&1; then
+    echo "no-git-$(date +%Y%m%d%H%M%S)"
+    return
+  fi
+  rev="$(git rev-parse --short=12 HEAD)"
+  if [ -z "$(git status --porcelain --untracked-files=normal)" ]; then
+    echo "$rev"
+    return
+  fi
+  changes="$({
+    git diff HEAD --binary
+    git ls-files --others --exclude-standard | while IFS= read -r file; do
+      printf '%s\n' "$file"
+      cat "$file"
+    done
+  } | git hash-object --stdin | cut -c1-8)"
+  echo "$rev-dirty-$changes"
+}
+
+# The platform of the Docker engine (the cluster's nodes run on it): arm64 on Apple silicon.
+platform() {
+  arch="$(docker version --format '{{.Server.Arch}}' 2>/dev/null || uname -m)"
+  case "$arch" in
+    arm64 | aarch64) echo "linux/arm64" ;;
+    amd64 | x86_64) echo "linux/amd64" ;;
+    *) die "unknown architecture $arch" ;;
+  esac
+}
+
+build_images() {
+  tag="$1"
+  plat="$(platform)"
+  for service in $SERVICES; do
+    say "building pantry-chef/$service:$tag for $plat"
+    docker buildx build --platform "$plat" --load \
+      -f "services/$service/Dockerfile" -t "pantry-chef/$service:$tag" . ||
+      die "the image of $service did not build" "docker buildx build -f services/$service/Dockerfile ."
+  done
+}
+
+push_images() {
+  tag="$1"
+  for service in $SERVICES; do
+    target="$REGISTRY_PUSH/pantry-chef/$service:$tag"
+    docker tag "pantry-chef/$service:$tag" "$target"
+    docker push --quiet "$target" >/dev/null ||
+      die "could not push $target to the cluster's registry" \
+        "Is the registry running? docker ps --filter name=pantry-registry" \
+        "Something else on port ${REGISTRY_PUSH#*:}? lsof -nP -iTCP:${REGISTRY_PUSH#*:} -sTCP:LISTEN" \
+        "Fallback without a registry: k3d image import pantry-chef/$service:$tag -c $CLUSTER" \
+        "(with Docker Desktop's containerd image store, import may fail: see docs/local-development.md)"
+    say "pushed $target"
+  done
+}
+
+# How the cluster's nodes name the registry: k3d publishes it in kube-public (KEP-1755).
+registry_for_nodes() {
+  found="$(kc -n kube-public get configmap local-registry-hosting \
+    -o jsonpath='{.data.localRegistryHosting\.v1}' 2>/dev/null |
+    sed -n 's/^hostFromContainerRuntime:[[:space:]]*"\{0,1\}\([^"]*\)"\{0,1\}[[:space:]]*$/\1/p')"
+  echo "${found:-$REGISTRY_NODES}"
+}
+
+# --- cluster --------------------------------------------------------------------------------------
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+ensure_cluster() {
+  if k3d cluster get "$CLUSTER" >/dev/null 2>&1; then
+    say "cluster $CLUSTER exists: starting it if stopped"
+    k3d cluster start "$CLUSTER" >/dev/null
+  else
+    for port in 8080 8443 5111 6550; do
+      if port_in_use "$port"; then
+        die "port $port on this machine is taken; k3d/cluster.yaml needs it" \
+          "Who has it: lsof -nP -iTCP:$port -sTCP:LISTEN"
+      fi
+    done
+    say "creating the k3d cluster $CLUSTER (k3d/cluster.yaml)"
+    k3d cluster create --config k3d/cluster.yaml
+  fi
+  kc wait --for=condition=Ready nodes --all --timeout=180s >/dev/null ||
+    die "the cluster's nodes are not Ready" "kubectl --context $CONTEXT get nodes"
+}
+
+# Whether a release is deployed with this chart version (then an install can be skipped).
+release_current() {
+  name="$1" namespace="$2" chart="$3"
+  hm list -n "$namespace" --deployed -o json 2>/dev/null |
+    grep -q "\"name\":\"$name\"[^}]*\"chart\":\"$chart\""
+}
+
+install_istio() {
+  if release_current istio-base istio-system "base-$ISTIO_VERSION"; then
+    say "Istio base $ISTIO_VERSION already installed"
+  else
+    say "installing Istio base $ISTIO_VERSION (CRDs)"
+    hm upgrade --install istio-base base --repo "$ISTIO_REPO" --version "$ISTIO_VERSION" \
+      -n istio-system --create-namespace --set defaultRevision=default --wait
+  fi
+  if release_current istiod istio-system "istiod-$ISTIO_VERSION"; then
+    say "istiod $ISTIO_VERSION already installed"
+  else
+    say "installing istiod $ISTIO_VERSION"
+    hm upgrade --install istiod istiod --repo "$ISTIO_REPO" --version "$ISTIO_VERSION" \
+      -n istio-system --wait --timeout 10m
+  fi
+  kc create namespace istio-ingress --dry-run=client -o yaml | kc apply -f - >/dev/null
+  kc label namespace istio-ingress istio-injection=enabled --overwrite >/dev/null
+  if release_current istio-ingress istio-ingress "gateway-$ISTIO_VERSION"; then
+    say "Istio ingress gateway $ISTIO_VERSION already installed"
+  else
+    # Release name istio-ingress: the chart labels the gateway pods `istio: ingress`, which is
+    # what the chart's Gateway selects (istio.gateway.selector).
+    say "installing the Istio ingress gateway $ISTIO_VERSION (release istio-ingress)"
+    hm upgrade --install istio-ingress gateway --repo "$ISTIO_REPO" --version "$ISTIO_VERSION" \
+      -n istio-ingress --wait --timeout 10m
+  fi
+}
+
+# 32 hex characters (URL-safe: they go into the connection URLs).
+random_secret() {
+  od -An -N16 -tx1 /dev/urandom | tr -d ' \n'
+}
+
+# Secret's key as text (kubectl's go-template decodes base64: no base64 -d/-D difference).
+secret_key() {
+  kc -n "$1" get secret "$2" -o go-template="{{index .data \"$3\" | base64decode}}"
+}
+
+ensure_namespaces_and_secrets() {
+  kc create namespace "$INFRA_NAMESPACE" --dry-run=client -o yaml | kc apply -f - >/dev/null
+  kc create namespace "$APP_NAMESPACE" --dry-run=client -o yaml | kc apply -f - >/dev/null
+  # The app's pods get Istio's sidecar; the infrastructure stays out of the mesh.
+  kc label namespace "$APP_NAMESPACE" istio-injection=enabled --overwrite >/dev/null
+
+  if ! kc -n "$INFRA_NAMESPACE" get secret pantry-infra-credentials >/dev/null 2>&1; then
+    say "creating random passwords for PostgreSQL, Redis and RabbitMQ"
+    kc -n "$INFRA_NAMESPACE" create secret generic pantry-infra-credentials \
+      --from-literal=postgres-password="$(random_secret)" \
+      --from-literal=password="$(random_secret)" \
+      --from-literal=redis-password="$(random_secret)" \
+      --from-literal=rabbitmq-password="$(random_secret)" \
+      --from-literal=rabbitmq-erlang-cookie="$(random_secret)" >/dev/null
+  fi
+
+  # The app's Secret: the URLs, made from those passwords (written to a private temporary
+  # file, never on a command line).
+  env_file="$(mktemp)"
+  chmod 600 "$env_file"
+  infra="$INFRA_NAMESPACE.svc.cluster.local"
+  {
+    echo "database-url=postgresql://pantry:$(secret_key "$INFRA_NAMESPACE" pantry-infra-credentials password)@postgresql.$infra:5432/pantry"
+    echo "redis-url=redis://:$(secret_key "$INFRA_NAMESPACE" pantry-infra-credentials redis-password)@redis-master.$infra:6379/0"
+    echo "rabbitmq-url=amqp://pantry:$(secret_key "$INFRA_NAMESPACE" pantry-infra-credentials rabbitmq-password)@rabbitmq.$infra:5672/"
+  } >"$env_file"
+  kc -n "$APP_NAMESPACE" create secret generic pantry-chef-secrets --from-env-file="$env_file" \
+    --dry-run=client -o yaml | kc apply -f - >/dev/null
+  rm -f "$env_file"
+}
+
+install_infra() {
+  for chart in postgresql redis rabbitmq; do
+    case "$chart" in
+      postgresql) version="$POSTGRESQL_CHART_VERSION" ;;
+      redis) version="$REDIS_CHART_VERSION" ;;
+      rabbitmq) version="$RABBITMQ_CHART_VERSION" ;;
+    esac
+    say "installing $chart (Bitnami chart $version) in $INFRA_NAMESPACE"
+    hm upgrade --install "$chart" "$BITNAMI_CHARTS/$chart" --version "$version" \
+      -n "$INFRA_NAMESPACE" -f "helm/infra/$chart.yaml" --wait --timeout 10m ||
+      die "$chart did not become ready" \
+        "kubectl --context $CONTEXT -n $INFRA_NAMESPACE get pods" \
+        "ImagePullBackOff: the bitnamilegacy tag in helm/infra/$chart.yaml must exist for $(platform)" \
+        "Pending: not enough memory in the Docker VM (docs/local-development.md)"
+  done
+}
+
+install_app() {
+  tag="$1"
+  registry="$(registry_for_nodes)"
+  say "installing $RELEASE ($registry/pantry-chef/*:$tag) in $APP_NAMESPACE"
+  "$HELM" dependency build helm/pantry-chef --skip-refresh >/dev/null
+  hm upgrade --install "$RELEASE" helm/pantry-chef -n "$APP_NAMESPACE" \
+    -f helm/values/local.yaml --set "image.registry=$registry" --set "image.tag=$tag" \
+    --wait --timeout 10m ||
+    die "the release $RELEASE did not become ready" \
+      "kubectl --context $CONTEXT -n $APP_NAMESPACE get pods,jobs" \
+      "Migrations: kubectl --context $CONTEXT -n $APP_NAMESPACE logs job/$RELEASE-migrations-migrate" \
+      "ErrImagePull: kubectl --context $CONTEXT -n $APP_NAMESPACE describe pod -l app.kubernetes.io/instance=$RELEASE"
+  say "helm test $RELEASE"
+  hm test "$RELEASE" -n "$APP_NAMESPACE" --timeout 5m --logs ||
+    die "helm test failed: a health or readiness endpoint does not answer" \
+      "kubectl --context $CONTEXT -n $APP_NAMESPACE logs $RELEASE-test-health -c health"
+}
+
+# --- smoke check through the ingress -----------------------------------------------------------------
+ingress_diagnosis() {
+  echo "Checks, most likely first:"
+  echo "- The Gateway's selector must match the gateway pods' labels (istio: ingress):"
+  printf '    Gateway selector: %s\n' "$(kc -n "$APP_NAMESPACE" get gateways.networking.istio.io "$RELEASE" -o jsonpath='{.spec.selector}' 2>/dev/null || echo 'no Gateway')"
+  printf '    gateway pods:     %s\n' "$(kc -n istio-ingress get pods -o jsonpath='{range .items[*]}{.metadata.labels.istio}{" "}{.status.phase}{"; "}{end}' 2>/dev/null || echo 'none')"
+  echo "- Every app pod needs its sidecar (2/2 READY): the namespace needs istio-injection=enabled:"
+  kc -n "$APP_NAMESPACE" get pods -l "app.kubernetes.io/instance=$RELEASE" 2>/dev/null | sed 's/^/    /'
+  printf '    namespace label: istio-injection=%s\n' "$(kc get namespace "$APP_NAMESPACE" -o jsonpath='{.metadata.labels.istio-injection}' 2>/dev/null)"
+  echo "- Service ports must be named http (or http-*): $(kc -n "$APP_NAMESPACE" get svc -o jsonpath='{range .items[*]}{.metadata.name}={.spec.ports[0].name} {end}' 2>/dev/null)"
+  echo "- The VirtualService must name the Gateway and the host: $(kc -n "$APP_NAMESPACE" get virtualservices.networking.istio.io "$RELEASE" -o jsonpath='{.spec.gateways} {.spec.hosts}' 2>/dev/null || echo 'no VirtualService')"
+  echo "- k3d's load balancer must map 8080->80: $(docker port "k3d-$CLUSTER-serverlb" 2>/dev/null | tr '\n' ' ')"
+  echo "- The gateway's LoadBalancer Service needs an address: $(kc -n istio-ingress get svc istio-ingress -o jsonpath='{.status.loadBalancer.ingress[*].ip}' 2>/dev/null)"
+  echo "See docs/local-development.md, 'Requests through the ingress hang'."
+}
+
+smoke() {
+  say "smoke check through the ingress at $INGRESS_URL"
+  body="$(mktemp)"
+  headers="$(mktemp)"
+  trap 'rm -f "$body" "$headers"' EXIT
+
+  code=0
+  status="$(curl -sS -o "$body" -w '%{http_code}' --max-time 10 "$INGRESS_URL/api/v1/health")" || code=$?
+  if [ "$code" -ne 0 ] || [ "$status" != 200 ]; then
+    case "$code" in
+      7) cause="connection refused on $INGRESS_URL: the cluster is stopped, or k3d's load balancer does not map 8080:80 (k3d/cluster.yaml)" ;;
+      52 | 56) cause="the connection closed without an answer: nothing listens on port 80 in the cluster (no Gateway selects the gateway pods, ServiceLB could not take port 80 because Traefik is not disabled, or the gateway pod is not ready)" ;;
+      28) cause="no answer within 10 s: the load balancer reaches no gateway pod (ServiceLB pods pending, gateway pod not running), or the route goes nowhere" ;;
+      *)
+        case "$status" in
+          404) cause="HTTP 404 from the gateway: no route matches (the VirtualService's hosts or gateways do not name this Gateway)" ;;
+          503) cause="HTTP 503: no ready api pod behind the route (pods not ready, a pod without its sidecar under STRICT mTLS, a Service port not named http)" ;;
+          *) cause="HTTP $status (curl exit $code)" ;;
+        esac
+        ;;
+    esac
+    die "GET /api/v1/health through the ingress failed: $cause" "$(ingress_diagnosis)"
+  fi
+  echo "  GET /api/v1/health -> 200"
+
+  # A query of its own on every run: a search never refreshed before asks the engine for more,
+  # so the realtime service knows it and /events streams (a known, refreshed search may not).
+  query="chicken+curry+smoke$(date +%s)"
+  status="$(curl -sS -o "$body" -w '%{http_code}' --max-time 20 \
+    "$INGRESS_URL/api/v1/recipes/search?q=$query&limit=2")" ||
+    die "the search through the ingress did not answer" "$(ingress_diagnosis)"
+  [ "$status" = 200 ] || die "the search through the ingress answered HTTP $status" "$(head -c 400 "$body")"
+  search_id="$(sed -n 's/.*"search_id"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$body" | head -n 1)"
+  search_status="$(sed -n 's/.*"status"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$body" | head -n 1)"
+  [ -n "$search_id" ] || die "the search's answer has no search_id" "$(head -c 400 "$body")"
+  echo "  GET /api/v1/recipes/search?q=$query -> 200, search_id $search_id, status $search_status"
+
+  # A stream: curl stops after 5 s (exit 28 is expected); the status and the first bytes count.
+  code=0
+  curl -sS -N --max-time 5 -H 'Accept: text/event-stream' -D "$headers" -o "$body" \
+    "$INGRESS_URL/events?search_id=$search_id" 2>/dev/null || code=$?
+  status_line="$(head -n 1 "$headers" | tr -d '\r')"
+  case "$status_line" in
+    *" 200"*) ;;
+    "") die "GET /events sent no response headers within 5 s (curl exit $code)" \
+      "A stream must get its headers at once: a route timeout or buffering in front of realtime," \
+      "or the realtime pod is not ready." "$(ingress_diagnosis)" ;;
+    *" 404"*) die "GET /events answered '$status_line': the route reaches realtime, but it does not know the search" \
+      "The api did not start a refresh (search status: $search_status): is RabbitMQ reachable, did the migrations run?" \
+      "kubectl --context $CONTEXT -n $APP_NAMESPACE logs deploy/$RELEASE-api -c api | tail" "$(head -c 400 "$body")" ;;
+    *) die "GET /events answered '$status_line'" "$(head -c 400 "$body")" ;;
+  esac
+  grep -qi '^content-type: text/event-stream' "$headers" ||
+    die "GET /events is not an event stream" "$(cat "$headers")"
+  [ -s "$body" ] ||
+    die "GET /events sent no bytes within 5 s: something buffers the stream" \
+      "(the realtime service sends its first bytes, retry: or a heartbeat, at once)" "$(ingress_diagnosis)"
+  echo "  GET /events?search_id=$search_id -> 200 text/event-stream, first bytes:"
+  head -c 200 "$body" | sed 's/^/    /'
+  echo
+  say "Pantry Chef is up: $INGRESS_URL  (API docs: $INGRESS_URL/api/docs)"
+}
+
+# --- commands -------------------------------------------------------------------------------------
+up() {
+  check_tools
+  ensure_cluster
+  install_istio
+  ensure_namespaces_and_secrets
+  tag="$(image_tag)"
+  build_images "$tag"
+  push_images "$tag"
+  install_infra
+  install_app "$tag"
+  smoke
+}
+
+status() {
+  command -v k3d >/dev/null 2>&1 && k3d cluster list
+  k3d cluster get "$CLUSTER" >/dev/null 2>&1 || {
+    echo "No cluster $CLUSTER: make dev"
+    return 0
+  }
+  hm list -A
+  for namespace in istio-system istio-ingress "$INFRA_NAMESPACE" "$APP_NAMESPACE"; do
+    echo
+    echo "# $namespace"
+    kc -n "$namespace" get pods -o wide 2>/dev/null || true
+  done
+  echo
+  echo "Ingress: $INGRESS_URL   (make forward: api on :8000, realtime on :8001)"
+}
+
+forward() {
+  say "port-forwarding api to localhost:8000 and realtime to localhost:8001 (Ctrl-C stops)"
+  kc -n "$APP_NAMESPACE" port-forward "svc/$RELEASE-api" 8000:8000 &
+  api_pid=$!
+  kc -n "$APP_NAMESPACE" port-forward "svc/$RELEASE-realtime" 8001:8001 &
+  realtime_pid=$!
+  trap 'kill "$api_pid" "$realtime_pid" 2>/dev/null || true' EXIT INT TERM
+  wait "$api_pid" "$realtime_pid"
+}
+
+down() {
+  if k3d cluster get "$CLUSTER" >/dev/null 2>&1; then
+    say "deleting the k3d cluster $CLUSTER (its volumes go with it)"
+    k3d cluster delete "$CLUSTER"
+  else
+    say "no cluster $CLUSTER"
+  fi
+  k3d registry delete pantry-registry.localhost >/dev/null 2>&1 || true
+}
+
+case "${1:-up}" in
+  up) up ;;
+  images)
+    command -v docker >/dev/null 2>&1 || die "docker is missing" "brew install --cask docker  (or colima)"
+    tag="$(image_tag)"
+    build_images "$tag"
+    say "built pantry-chef/{api,recipe-engine,realtime}:$tag"
+    ;;
+  smoke) smoke ;;
+  status) status ;;
+  forward) forward ;;
+  down) down ;;
+  *) die "unknown command ${1}" "usage: scripts/dev.sh [up|images|smoke|status|forward|down]" ;;
+esac

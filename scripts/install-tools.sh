@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs the pinned tools that `make chart-test` needs into the project's own .tools/ folder:
+#
+#   .tools/bin/helm                      helm, built with `go install` at a pinned version
+#                                        (or Homebrew's helm on a Mac without Go)
+#   .tools/istio/crds-<version>.yaml     Istio's CRDs (their OpenAPI schemas), read from the
+#                                        Go module istio.io/api at the version `make dev` installs
+#
+# Safe to run again: what is already there at the pinned version is kept. Works with bash 3.2
+# (macOS) and BSD tools. The Python tools (kubernetes-validate, jsonschema, cel-python) are pinned
+# in the workspace's dev dependency group and come with `uv sync`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Pinned versions. ISTIO_VERSION must equal ISTIO_VERSION in scripts/dev.sh (a test checks it).
+HELM_VERSION="v3.22.0"
+HELM_K8S_MINOR="37" # the Kubernetes minor of helm's client-go: helm's default for --kube-version
+ISTIO_VERSION="1.31.4"
+
+TOOLS_DIR="$PWD/.tools"
+BIN_DIR="$TOOLS_DIR/bin"
+mkdir -p "$BIN_DIR" "$TOOLS_DIR/istio"
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'install-tools: %s\n' "$*" >&2; exit 1; }
+
+# --- helm ---------------------------------------------------------------------------------------
+helm_stamp="$BIN_DIR/.helm-$HELM_VERSION"
+if [ -x "$BIN_DIR/helm" ] && [ -f "$helm_stamp" ]; then
+  say "helm $HELM_VERSION already in .tools/bin"
+elif command -v go >/dev/null 2>&1; then
+  say "building helm $HELM_VERSION with go install (a few minutes the first time)"
+  rm -f "$BIN_DIR"/.helm-*
+  ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    ldflags="$ldflags -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$HELM_K8S_MINOR"
+  done
+  GOBIN="$BIN_DIR" CGO_ENABLED=0 go install -ldflags "$ldflags" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  touch "$helm_stamp"
+elif command -v helm >/dev/null 2>&1; then
+  # A Mac without Go: use Homebrew's helm (3.19 or newer; helm 4 renders these charts too).
+  have="$(helm version --template '{{.Version}}' 2>/dev/null || echo unknown)"
+  case "$have" in
+    v3.19.* | v3.[2-9][0-9].* | v4.*) ;;
+    *) die "helm $have is too old or unknown: 'brew upgrade helm' (3.19 or newer), or install Go" ;;
+  esac
+  say "using $(command -v helm) ($have)"
+  ln -sf "$(command -v helm)" "$BIN_DIR/helm"
+else
+  die "neither Go nor helm found: 'brew install go' (or 'brew install helm'), or apt-get install golang"
+fi
+"$BIN_DIR/helm" version --short
+
+# --- Istio CRD schemas --------------------------------------------------------------------------
+crds="$TOOLS_DIR/istio/crds-$ISTIO_VERSION.yaml"
+if [ -s "$crds" ]; then
+  say "Istio $ISTIO_VERSION CRDs already in .tools/istio"
+else
+  command -v go >/dev/null 2>&1 || die "Go is needed to fetch istio.io/api: 'brew install go'"
+  say "fetching the Go module istio.io/api@v$ISTIO_VERSION for its CRDs"
+  # `go mod download -json` prints the module's folder in the module cache as "Dir".
+  dir="$(go mod download -json "istio.io/api@v$ISTIO_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir":[[:space:]]*"\(.*\)",\{0,1\}$/\1/p')"
+  if [ -z "$dir" ] || [ ! -f "$dir/kubernetes/customresourcedefinitions.gen.yaml" ]; then
+    die "istio.io/api@v$ISTIO_VERSION has no kubernetes/customresourcedefinitions.gen.yaml"
+  fi
+  cp "$dir/kubernetes/customresourcedefinitions.gen.yaml" "$crds.tmp"
+  chmod u+w "$crds.tmp" # files in the module cache are read-only
+  mv "$crds.tmp" "$crds"
+fi
+say "tools ready in .tools/"
