@@ -9,7 +9,7 @@ export
 
 UV ?= uv
 PY := $(UV) run --frozen
-SOURCES := libs services tests bench scripts
+SOURCES := libs services tests bench scripts helm/tests
 
 .PHONY: help
 help: ## List the targets
@@ -59,7 +59,9 @@ lint: install ## Lint the code
 
 .PHONY: typecheck
 typecheck: install ## Type-check the code (mypy, strict)
-	$(PY) mypy libs/pantry_common/pantry_common services/api/pantry_api tests bench
+	$(PY) mypy libs/pantry_common/pantry_common services/api/pantry_api \
+		services/recipe-engine/pantry_engine services/realtime/pantry_realtime tests bench
+	$(PY) mypy helm/tests
 
 .PHONY: all
 all: format lint typecheck test ## Format, lint, type-check and test

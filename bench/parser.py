@@ -1,6 +1,6 @@
 """Ingredient-parser speed: lines per second on one core, over the labelled reference lines.
 
-    python -m bench.parser
+python -m bench.parser
 """
 
 from __future__ import annotations

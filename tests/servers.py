@@ -72,8 +72,8 @@ def discover_servers(stack: contextlib.ExitStack) -> ServerUrls:
     mq = stack.enter_context(RabbitMqContainer("rabbitmq:3.13-alpine"))
     redis_url = f"redis://{rd.get_container_host_ip()}:{rd.get_exposed_port(6379)}/0"
     amqp = f"amqp://guest:guest@{mq.get_container_host_ip()}:{mq.get_exposed_port(5672)}/"
-    ctl = ("docker", "exec", mq.get_wrapped_container().id, "rabbitmqctl")
-    return ServerUrls(pg.get_connection_url(), redis_url, amqp, ctl)
+    docker_ctl = ("docker", "exec", mq.get_wrapped_container().id, "rabbitmqctl")
+    return ServerUrls(pg.get_connection_url(), redis_url, amqp, docker_ctl)
 
 
 def free_port() -> int:

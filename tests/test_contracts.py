@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from pantry_common import (
     ENVELOPE,
     EVENT,
+    CommonSettings,
     CompletedData,
     Envelope,
     Event,
@@ -31,7 +32,6 @@ from pantry_common import (
     enqueue,
     read_since,
 )
-from pantry_common import CommonSettings
 from pantry_realtime.hub import Frames
 
 from .servers import ServerUrls
@@ -42,9 +42,17 @@ pytestmark = pytest.mark.integration
 async def test_the_api_refresh_request_is_what_the_engine_parses(
     database: str, servers: ServerUrls, vocab: FoodVocabulary
 ) -> None:
-    query = build_query(vocab, q="Jollof Rice", have="rice, Scallions", exclude="peanuts",
-                        diet="vegan", max_time=60, cuisine="West African", sort="fewest_missing",
-                        limit=7)
+    query = build_query(
+        vocab,
+        q="Jollof Rice",
+        have="rice, Scallions",
+        exclude="peanuts",
+        diet="vegan",
+        max_time=60,
+        cuisine="West African",
+        sort="fewest_missing",
+        limit=7,
+    )
     pool = await create_pool(CommonSettings(), dsn=database)
     redis = Redis.from_url(servers.redis)
     keys = Keys(f"t{uuid.uuid4().hex[:10]}")
@@ -68,7 +76,9 @@ async def test_the_api_refresh_request_is_what_the_engine_parses(
 
 
 async def test_an_import_request_round_trips(database: str) -> None:
-    message = RecipeImport(job_id=uuid.uuid4(), url="https://example.com/r/1?x=%20y")  # type: ignore[arg-type]
+    message = RecipeImport.model_validate(
+        {"job_id": uuid.uuid4(), "url": "https://example.com/r/1?x=%20y"}
+    )
     conn = await asyncpg.connect(database)
     try:
         envelope = Envelope.wrap(message, traceparent="00-abc-def-01")
@@ -86,13 +96,23 @@ async def test_engine_events_are_what_realtime_sends_and_clients_read(servers: S
     keys = Keys(f"t{uuid.uuid4().hex[:10]}")
     search_id = uuid.uuid4()
     sent = [
-        Event(type="search.results", search_id=search_id, data=ResultsData(
-            source="catalogue",
-            recipes=[RecipeFound(id=7, title="Crème Brûlée", source="catalogue", new=True)],
-        )),
-        Event(type="search.completed", search_id=search_id, data=CompletedData(
-            found=1, new=1, sources={"catalogue": SourceOutcome(found=1, duration_ms=3.5)},
-        )),
+        Event(
+            type="search.results",
+            search_id=search_id,
+            data=ResultsData(
+                source="catalogue",
+                recipes=[RecipeFound(id=7, title="Crème Brûlée", source="catalogue", new=True)],
+            ),
+        ),
+        Event(
+            type="search.completed",
+            search_id=search_id,
+            data=CompletedData(
+                found=1,
+                new=1,
+                sources={"catalogue": SourceOutcome(found=1, duration_ms=3.5)},
+            ),
+        ),
     ]
     try:
         ids = [await EventPublisher(redis, keys).publish(event) for event in sent]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 import aio_pika
 import asyncpg
@@ -15,8 +15,12 @@ from redis.asyncio import Redis
 
 from pantry_common import (
     SEARCH_REQUESTED,
+    CompletedData,
     Envelope,
+    Event,
+    FailedData,
     Keys,
+    ResultsData,
     SearchCriteria,
     SearchRequested,
     catalogue_documents,
@@ -32,6 +36,8 @@ from .servers import ServerUrls
 from .thirdparty import KOSHARI, ThirdParty
 
 pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
 
 FEED = list(catalogue_documents("feed"))
 
@@ -88,6 +94,16 @@ async def get_one(
         await connection.close()
 
 
+def sid(envelope: Envelope) -> str:
+    assert isinstance(envelope.payload, SearchRequested)
+    return str(envelope.payload.search_id)
+
+
+def data_of(event: Event, kind: type[T]) -> T:
+    assert isinstance(event.data, kind), event
+    return event.data
+
+
 def search_message(stack: Stack, q: str) -> Envelope:
     from pantry_common import FoodVocabulary, build_query
 
@@ -116,7 +132,9 @@ async def test_a_search_asks_the_engine_which_stores_refreshes_and_tells(
         )
         kinds = [e.type for e in events]
         assert kinds[0] == "search.accepted" and kinds[-1] == "search.completed"
-        found = [r for e in events if e.type == "search.results" for r in e.data.recipes]  # type: ignore[union-attr]
+        found = [
+            r for e in events if e.type == "search.results" for r in data_of(e, ResultsData).recipes
+        ]
         assert "Jollof Rice" in [r.title for r in found]
         assert all(r.source == "catalogue" and r.new for r in found)
         again = await api.get(SEARCH, params={"q": "jollof rice"})
@@ -161,7 +179,7 @@ async def test_redelivered_and_duplicate_messages_store_once(
         await wait_for_event(
             redis,
             stack.common.redis_prefix,
-            str(envelope.payload.search_id),  # type: ignore[union-attr]
+            sid(envelope),
             "search.completed",
         )
         await asyncio.sleep(1.5)
@@ -198,11 +216,11 @@ async def test_same_recipe_from_two_sources_is_one_recipe(
     async with running_engine(stack):
         await publish(vhost, envelope)
         events = await wait_for_event(
-            redis, stack.common.redis_prefix, str(envelope.payload.search_id), "search.completed"
-        )  # type: ignore[union-attr]
-    completed = events[-1].data
-    assert completed.sources["catalogue"].found == 1  # type: ignore[union-attr]
-    assert completed.sources["themealdb"].found == 1  # type: ignore[union-attr]
+            redis, stack.common.redis_prefix, sid(envelope), "search.completed"
+        )
+    completed = data_of(events[-1], CompletedData)
+    assert completed.sources["catalogue"].found == 1
+    assert completed.sources["themealdb"].found == 1
     assert await count_titles(database, "Koshari") == 1
 
 
@@ -220,13 +238,13 @@ async def test_a_failing_source_fails_alone(
     async with running_engine(stack):
         await publish(vhost, envelope)
         events = await wait_for_event(
-            redis, stack.common.redis_prefix, str(envelope.payload.search_id), "search.completed"
-        )  # type: ignore[union-attr]
+            redis, stack.common.redis_prefix, sid(envelope), "search.completed"
+        )
         async with httpx.AsyncClient() as client:
             metrics = (await client.get(f"http://127.0.0.1:{stack.engine.port}/metrics")).text
-    completed = events[-1].data
-    assert completed.sources["themealdb"].error  # type: ignore[union-attr]
-    assert completed.sources["catalogue"].found >= 1  # type: ignore[union-attr]
+    completed = data_of(events[-1], CompletedData)
+    assert completed.sources["themealdb"].error
+    assert completed.sources["catalogue"].found >= 1
     assert 'pantry_engine_source_failures_total{reason="error",source="themealdb"}' in metrics
     assert await count_titles(database, "Bouillabaisse") == 1
 
@@ -252,14 +270,14 @@ async def test_every_source_failing_retries_then_dead_letters_and_tells(
     async with running_engine(stack):
         await publish(vhost, envelope)
         events = await wait_for_event(
-            redis, stack.common.redis_prefix, str(envelope.payload.search_id), "search.failed"
+            redis, stack.common.redis_prefix, sid(envelope), "search.failed"
         )
         dead = await get_one(vhost, dead_letter_queue("recipe-engine.search"))
     assert dead.message_id == str(envelope.id)
     assert "failed 3 times" in str(dead.headers["x-death-reason"])
     assert dead.headers["x-attempt"] == 3
     assert fake.requests.count("themealdb:search.php") == 3
-    assert "every source failed" in events[-1].data.reason  # type: ignore[union-attr]
+    assert "every source failed" in data_of(events[-1], FailedData).reason
 
 
 async def test_unparseable_message_is_dead_lettered_and_the_consumer_goes_on(
@@ -274,7 +292,7 @@ async def test_unparseable_message_is_dead_lettered_and_the_consumer_goes_on(
         await wait_for_event(
             redis,
             stack.common.redis_prefix,
-            str(good.payload.search_id),  # type: ignore[union-attr]
+            sid(good),
             "search.completed",
         )
         first = await get_one(vhost, dead_letter_queue("recipe-engine.search"))
@@ -304,7 +322,7 @@ async def test_sigterm_finishes_the_message_in_hand(
             await asyncio.sleep(0.05)
         assert "feed" in fake.requests
         # leaving the block stops the engine while the feed is still answering
-    events = await stream_events(redis, stack.common.redis_prefix, str(envelope.payload.search_id))  # type: ignore[union-attr]
+    events = await stream_events(redis, stack.common.redis_prefix, sid(envelope))
     assert events[-1].type == "search.completed"
     assert await count_titles(database, "Feijoada") == 1
     connection = await aio_pika.connect(vhost)
@@ -480,8 +498,9 @@ async def test_cached_answers_are_replaced_at_once_or_expire_within_the_ttl(
         assert (await api.get(SEARCH, params=page_two)).headers["x-cache"] == "miss"
         assert (await api.get(SEARCH, params=page_two)).headers["x-cache"] == "hit"
         async with running_engine(stack):
-            await wait_for_event(redis, stack.common.redis_prefix, first["search_id"],
-                                 "search.completed")
+            await wait_for_event(
+                redis, stack.common.redis_prefix, first["search_id"], "search.completed"
+            )
         # The search that asked: every cached page replaced at once.
         fresh = await api.get(SEARCH, params=target)
         assert fresh.headers["x-cache"] == "hit"

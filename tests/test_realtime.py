@@ -288,7 +288,7 @@ async def test_websocket_subscribes_to_several_searches(redis_url: str) -> None:
                 }
             first = await publisher.publish(accepted(one))
             second = await publisher.publish(completed(two))
-            got = []
+            got: list[dict[str, Any]] = []
             while len(got) < 2:
                 frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
                 if frame["type"] == "event":

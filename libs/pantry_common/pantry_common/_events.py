@@ -54,7 +54,9 @@ async def read_since(
     start = f"({after}" if after else "-"
     entries = await redis.xrange(keys.stream(search_id), min=start, max="+", count=count)
     out: list[tuple[str, bytes]] = []
-    for entry_id, fields in entries:
+    for entry_id, fields in entries or []:
+        if not fields:
+            continue
         ident = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
         out.append((ident, cast(bytes, fields[b"e"])))
     return out

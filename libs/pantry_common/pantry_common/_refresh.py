@@ -8,6 +8,7 @@ one message. The message goes through the outbox, in the same transaction as the
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Literal
 
 import asyncpg
@@ -77,7 +78,7 @@ class RefreshGate:
                         search_id,
                     )
                 message = SearchRequested(
-                    search_id=search_id,  # type: ignore[arg-type]
+                    search_id=uuid.UUID(search_id),
                     criteria=SearchCriteria(**query.criteria()),
                     query=query.as_dict(),
                     events_url=events_url,

@@ -48,7 +48,7 @@ class AccessMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = getattr(route, "path", None) or scope.get("pantry.route") or "unmatched"
             HTTP_LATENCY.labels(template, scope["method"], str(info["status"])).observe(elapsed)
             if self.access_log:
                 log.info(

@@ -246,7 +246,7 @@ class Hub:
         finally:
             self.connected.clear()
             with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def run(self) -> None:
         delay = 0.2

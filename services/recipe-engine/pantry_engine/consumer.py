@@ -121,8 +121,8 @@ class Agent:
         message: AbstractIncomingMessage,
         queue: str,
         *,
+        headers: dict[str, str | int],
         delay_ms: int | None = None,
-        **headers: str | int,
     ) -> None:
         copy = aio_pika.Message(
             message.body,
@@ -160,7 +160,7 @@ class Agent:
             message,
             retry_queue(self.name),
             delay_ms=max(delay, 1),
-            **{"x-attempt": attempt + 1, "x-last-error": error},
+            headers={"x-attempt": attempt + 1, "x-last-error": error},
         )
         return "retried"
 
@@ -172,7 +172,7 @@ class Agent:
             extra={"queue": self.name, "message_id": message.message_id, "reason": reason},
         )
         await self._republish(
-            message, dead_letter_queue(self.name), **{"x-death-reason": reason[:1000]}
+            message, dead_letter_queue(self.name), headers={"x-death-reason": reason[:1000]}
         )
         if envelope is not None:
             try:

@@ -106,7 +106,7 @@ async def import_recipe(request: Request, state: State) -> Response:
     if not isinstance(url, str) or not url.strip() or len(url) > 2048:
         return _invalid("url", "give the page's URL as a string of at most 2048 characters")
     try:
-        message = RecipeImport(job_id=uuid.uuid4(), url=url.strip())  # type: ignore[arg-type]
+        message = RecipeImport.model_validate({"job_id": uuid.uuid4(), "url": url.strip()})
     except ValueError:
         return _invalid("url", "not an http(s) URL")
     parsed = message.url
