@@ -67,7 +67,7 @@ async def open_client(port: int, search_id: str, client: Client, marker: bytes) 
     while b"retry:" not in buffer:
         chunk = await reader.read(4096)
         if not chunk:
-            raise ConnectionError("closed before the stream began")
+            raise ConnectionError(f"closed before the stream began: {buffer[:200]!r}")
         buffer += chunk
     client.connected = True
     while marker not in buffer:

@@ -6,7 +6,7 @@ import logging
 import time
 from typing import cast
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -18,19 +18,23 @@ log = logging.getLogger(__name__)
 
 
 def create_redis(settings: CommonSettings, *, url: str | None = None) -> Redis:
-    """A client that fails fast: a request never waits on Redis longer than the timeout.
+    """A client that fails fast: a command never waits on Redis longer than the timeout.
 
+    The pool blocks (briefly) when all its connections are busy rather than failing: a storm
+    of requests or reconnecting clients queues for a connection instead of erroring.
     redis-py reconnects by itself on the next command once the server is back.
     """
     timeout = settings.redis_timeout_seconds
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url or str(settings.redis_url),
+        max_connections=64,
+        timeout=max(2.0, timeout * 4),
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         retry=Retry(NoBackoff(), 0),
         health_check_interval=30,
-        max_connections=256,
     )
+    return Redis(connection_pool=pool)
 
 
 class ResponseCache:

@@ -13,7 +13,6 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -33,6 +32,7 @@ from pantry_common import (
 
 from .hub import Client, Frames, Hub
 from .settings import RealtimeSettings
+from .sse import EventStream
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def create_app(
         hub: Hub = request.app.state.hub
         return hub
 
-    async def events(request: Request) -> Response:
+    async def events(request: Request) -> Response | EventStream:
         hub = hub_of(request)
         search_id = _search_id(request.query_params.get("search_id"))
         if search_id is None:
@@ -121,23 +121,8 @@ def create_app(
             hub.disconnect(client)
             return _error(503, "unavailable", "redis is unavailable", dependency="redis")
 
-        async def stream() -> AsyncIterator[bytes]:
-            try:
-                yield f"retry: {settings.retry_ms}\n\n".encode()
-                while True:
-                    frame = await client.queue.get()
-                    if frame is None:
-                        return
-                    yield frame if isinstance(frame, bytes) else frame.encode()
-            finally:
-                hub.disconnect(client)
-
-        return EventSourceResponse(
-            stream(),
-            ping=settings.heartbeat_seconds,
-            headers={"X-Accel-Buffering": "no", "Cache-Control": "no-cache, no-transform"},
-            shutdown_event=None,
-            shutdown_grace_period=settings.shutdown_grace_seconds,
+        return EventStream(
+            hub, client, retry_ms=settings.retry_ms, heartbeat=settings.heartbeat_seconds
         )
 
     async def websocket(ws: WebSocket) -> None:

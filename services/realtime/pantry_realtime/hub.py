@@ -82,7 +82,7 @@ class Client:
     """One connection. Its queue holds frames; None ends it. The queue is bounded by `limit`
     for live events; a (re)subscription's backlog may go past it once."""
 
-    __slots__ = ("closed", "kind", "last_id", "limit", "paused", "queue", "searches")
+    __slots__ = ("closed", "kind", "last_id", "limit", "paused", "queue", "searches", "writer")
 
     def __init__(self, kind: Kind, limit: int) -> None:
         self.kind = kind
@@ -92,6 +92,7 @@ class Client:
         self.last_id: dict[str, tuple[int, int]] = {}
         self.paused: dict[str, list[Frames]] = {}
         self.closed = False
+        self.writer: asyncio.Task[None] | None = None
 
     def _put(self, frames: Frames) -> None:
         key = stream_key(frames.stream_id)
@@ -125,6 +126,14 @@ class Client:
         if final is not None:
             self.queue.put_nowait(final)
         self.queue.put_nowait(None)
+
+
+STALLED_SECONDS = 10.0
+
+
+def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is not None and not task.done():
+        task.cancel()
 
 
 def _closing_frame(kind: Kind, event: str, reason: str, retry_ms: int) -> bytes | str:
