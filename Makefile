@@ -67,8 +67,11 @@ typecheck: install ## Type-check the code (mypy, strict)
 all: format lint typecheck test ## Format, lint, type-check and test
 
 .PHONY: bench
-bench: install ## Run the benchmarks (numbers in bench/out/)
+bench: install ## Run the benchmarks (numbers in bench/out/; needs wrk)
+	$(PY) python -m bench.parser
 	$(PY) python -m bench.search
+	$(PY) python -m bench.discovery
+	$(PY) python -m bench.fanout
 
 .PHONY: clean
 clean: ## Remove caches and local run files

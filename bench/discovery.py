@@ -193,6 +193,7 @@ async def main() -> int:
         await wait_ready(f"http://127.0.0.1:{engine_port}/ready")
         conn = await asyncpg.connect(dsn)
         before = await conn.fetchval("SELECT count(*) FROM recipes")
+        handled_before = await conn.fetchval("SELECT count(*) FROM processed_messages")
         vocab = FoodVocabulary.default()
         connection = await aio_pika.connect(amqp)
         channel = await connection.channel(publisher_confirms=True)
@@ -213,7 +214,7 @@ async def main() -> int:
         await connection.close()
         while True:
             done = await conn.fetchval("SELECT count(*) FROM processed_messages")
-            if done >= groups:
+            if done >= handled_before + groups:
                 break
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - started

@@ -94,6 +94,16 @@ async def get_one(
         await connection.close()
 
 
+async def finished_job(api: httpx.AsyncClient, status_url: str) -> dict[str, Any]:
+    """The import job once the engine is done with it (done or failed)."""
+    for _ in range(200):
+        state: dict[str, Any] = (await api.get(status_url)).json()
+        if state["status"] != "queued":
+            return state
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the job is still queued: {state}")
+
+
 def sid(envelope: Envelope) -> str:
     assert isinstance(envelope.payload, SearchRequested)
     return str(envelope.payload.search_id)
@@ -347,11 +357,7 @@ async def test_import_by_url_stores_the_pages_recipe(
         assert accepted.status_code == 202, accepted.text
         job = accepted.json()
         assert accepted.headers["location"] == job["status_url"]
-        for _ in range(200):
-            state = (await api.get(job["status_url"])).json()
-            if state["status"] != "queued":
-                break
-            await asyncio.sleep(0.05)
+        state = await finished_job(api, job["status_url"])
         assert state["status"] == "done", state
         recipe = (await api.get(f"/api/v1/recipes/{state['recipe_id']}")).json()
         assert recipe["title"] == "Smoky Lentil Stew"
@@ -365,11 +371,7 @@ async def test_import_by_url_stores_the_pages_recipe(
                 "/api/v1/recipes/import", json={"url": f"{base}/recipes/smoky-lentil-stew"}
             )
         ).json()
-        for _ in range(200):
-            state2 = (await api.get(again["status_url"])).json()
-            if state2["status"] != "queued":
-                break
-            await asyncio.sleep(0.05)
+        state2 = await finished_job(api, again["status_url"])
         assert state2["recipe_id"] == state["recipe_id"]
 
 
@@ -393,11 +395,7 @@ async def test_import_of_an_unusable_page_fails_the_job_with_the_reason(
     stack = make_stack(database, servers, vhost)
     async with api_server(stack.common, stack.api) as api, running_engine(stack):
         job = (await api.post("/api/v1/recipes/import", json={"url": base + path})).json()
-        for _ in range(200):
-            state = (await api.get(job["status_url"])).json()
-            if state["status"] != "queued":
-                break
-            await asyncio.sleep(0.05)
+        state = await finished_job(api, job["status_url"])
     assert state["status"] == "failed"
     assert reason in state["error"]
 

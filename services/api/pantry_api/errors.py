@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -12,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from pantry_common import QueryError
+from pantry_common import QueryError, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,17 @@ _CODES = {
     422: "invalid_request",
     503: "unavailable",
 }
+
+
+@contextmanager
+def postgres_required() -> Iterator[None]:
+    """Turn "PostgreSQL is not there" (not "the query is wrong") into a 503."""
+    try:
+        yield
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise ServiceUnavailable("postgres") from exc
+        raise
 
 
 class ServiceUnavailable(Exception):

@@ -11,10 +11,10 @@ import orjson
 from fastapi import APIRouter, HTTPException, Path, Request
 from starlette.responses import Response
 
-from pantry_common import RECIPE_IMPORT, Envelope, RecipeImport, enqueue, is_unavailable
+from pantry_common import RECIPE_IMPORT, Envelope, RecipeImport, enqueue
 
 from ..deps import API_PREFIX, State
-from ..errors import ServiceUnavailable, error_response
+from ..errors import error_response, postgres_required
 from ..models import ErrorBody, ImportAccepted, ImportJob
 
 router = APIRouter(prefix=API_PREFIX, tags=["import"])
@@ -119,7 +119,7 @@ async def import_recipe(request: Request, state: State) -> Response:
         if reason is not None:
             return _invalid("url", f"the URL points at {reason}")
     job_id = str(message.job_id)
-    try:
+    with postgres_required():
         async with state.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO import_jobs (job_id, url, status) VALUES ($1, $2, 'queued')",
@@ -127,10 +127,6 @@ async def import_recipe(request: Request, state: State) -> Response:
                 str(parsed),
             )
             await enqueue(conn, Envelope.wrap(message), RECIPE_IMPORT)
-    except Exception as exc:
-        if is_unavailable(exc):
-            raise ServiceUnavailable("postgres") from exc
-        raise
     state.relay.wake()
     body = ImportAccepted(
         job_id=job_id, status="queued", status_url=f"/api/v1/recipes/import/{job_id}"
@@ -149,15 +145,11 @@ async def import_recipe(request: Request, state: State) -> Response:
     responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
 async def import_status(state: State, job_id: Annotated[uuid.UUID, Path()]) -> ImportJob:
-    try:
+    with postgres_required():
         row = await state.pool.fetchrow(
             "SELECT job_id::text, url, status, recipe_id, error FROM import_jobs WHERE job_id = $1",
             job_id,
         )
-    except Exception as exc:
-        if is_unavailable(exc):
-            raise ServiceUnavailable("postgres") from exc
-        raise
     if row is None:
         raise HTTPException(404, f"no import job {job_id}")
     return ImportJob(**dict(row))

@@ -6,10 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
 
-from pantry_common import is_unavailable
-
 from ..deps import API_PREFIX, State
-from ..errors import ServiceUnavailable
+from ..errors import postgres_required
 from ..models import ErrorBody, IngredientLine, RecipeDetail
 
 router = APIRouter(prefix=API_PREFIX, tags=["recipes"])
@@ -34,14 +32,10 @@ FROM ingredient_lines WHERE recipe_id = $1 ORDER BY position
 async def get_recipe(
     state: State, recipe_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
 ) -> RecipeDetail:
-    try:
+    with postgres_required():
         async with state.pool.acquire() as conn:
             row = await conn.fetchrow(_RECIPE, recipe_id)
             lines = await conn.fetch(_LINES, recipe_id) if row else []
-    except Exception as exc:
-        if is_unavailable(exc):
-            raise ServiceUnavailable("postgres") from exc
-        raise
     if row is None:
         raise HTTPException(404, f"no recipe with id {recipe_id}")
     return RecipeDetail(**dict(row), ingredients=[IngredientLine(**dict(line)) for line in lines])

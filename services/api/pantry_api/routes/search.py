@@ -14,13 +14,12 @@ from pantry_common import (
     RefreshStatus,
     SearchPage,
     build_query,
-    is_unavailable,
     render_search,
     search_recipes,
 )
 
 from ..deps import API_PREFIX, State
-from ..errors import ServiceUnavailable
+from ..errors import postgres_required
 from ..models import ErrorBody, SearchResponse
 
 router = APIRouter(prefix=API_PREFIX, tags=["search"])
@@ -79,12 +78,8 @@ async def search(
     events_url = state.events_url(query.search_id)
 
     async def produce() -> tuple[SearchPage, RefreshStatus]:
-        try:
+        with postgres_required():
             page = await search_recipes(state.pool, query, state.vocab)
-        except Exception as exc:
-            if is_unavailable(exc):
-                raise ServiceUnavailable("postgres") from exc
-            raise
         status = await state.gate.request(query, events_url)
         if status == "refreshing":
             state.relay.wake()
