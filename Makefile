@@ -9,7 +9,7 @@ export
 
 UV ?= uv
 PY := $(UV) run --frozen
-SOURCES := libs services tests bench scripts helm/tests
+SOURCES := libs services tests bench scripts helm/tests observability
 
 .PHONY: help
 help: ## List the targets
@@ -62,6 +62,7 @@ typecheck: install ## Type-check the code (mypy, strict)
 	$(PY) mypy libs/pantry_common/pantry_common services/api/pantry_api \
 		services/recipe-engine/pantry_engine services/realtime/pantry_realtime tests bench
 	$(PY) mypy helm/tests
+	$(PY) mypy observability
 
 .PHONY: all
 all: format lint typecheck test ## Format, lint, type-check and test
@@ -80,7 +81,8 @@ clean: ## Remove caches and local run files
 # -------------------------------------------------------------------------------------------------
 # Deployment: container images, the Helm charts (helm/), the local k3d cluster behind Istio.
 # See docs/local-development.md. The chart tests need no cluster and no network once `make tools`
-# has run; `make dev` needs Docker, k3d, helm and kubectl.
+# has run; `make dev` needs Docker, k3d, helm and kubectl. `make alerts` applies the New Relic
+# alert policy through NerdGraph (docs/observability.md).
 # -------------------------------------------------------------------------------------------------
 
 .PHONY: tools
@@ -111,3 +113,7 @@ dev-status: ## Show what runs on the local k3d cluster
 .PHONY: forward
 forward: ## Port-forward the local cluster's api to localhost:8000 and realtime to localhost:8001
 	@bash scripts/dev.sh forward
+
+.PHONY: alerts
+alerts: install ## Create or update the New Relic alert policy "Pantry Chef" (observability/alerts.yaml; NEW_RELIC_API_KEY, NEW_RELIC_ACCOUNT_ID)
+	$(PY) python -m observability.alerts

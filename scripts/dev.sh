@@ -8,6 +8,9 @@
 #   scripts/dev.sh forward  (make forward)     port-forward api :8000 and realtime :8001
 #   scripts/dev.sh down     (make dev-down)    delete the cluster and its registry
 #
+# With NEW_RELIC_LICENSE_KEY in the environment, `up` also installs New Relic's Kubernetes
+# integration and turns the agent on in the services (docs/observability.md); without it, neither.
+#
 # Written for macOS first: bash 3.2, BSD sed and grep; no GNU-only flags. See
 # docs/local-development.md for the flow and the troubleshooting.
 set -euo pipefail
@@ -22,6 +25,10 @@ BITNAMI_CHARTS="oci://registry-1.docker.io/bitnamicharts"
 POSTGRESQL_CHART_VERSION="16.7.27" # PostgreSQL 17.6
 REDIS_CHART_VERSION="22.0.7"       # Redis 8.2
 RABBITMQ_CHART_VERSION="16.0.14"   # RabbitMQ 4.1
+# New Relic's Kubernetes integration, optional (only with NEW_RELIC_LICENSE_KEY set): values in
+# helm/infra/newrelic.yaml, see docs/observability.md.
+NRI_BUNDLE_CHART_VERSION="8.0.14"
+NEWRELIC_REPO="https://helm-charts.newrelic.com"
 
 CLUSTER="pantry"                    # metadata.name in k3d/cluster.yaml
 CONTEXT="k3d-$CLUSTER"
@@ -30,6 +37,9 @@ REGISTRY_NODES="pantry-registry.localhost:5000" # how the nodes name it (fallbac
 APP_NAMESPACE="pantry"
 INFRA_NAMESPACE="pantry-infra"
 RELEASE="pantry-chef"
+NEWRELIC_NAMESPACE="newrelic"
+NEWRELIC_RELEASE="newrelic-bundle"
+NEWRELIC_SECRET="newrelic-license"  # key license-key; newRelic.licenseKeySecret in the app chart
 INGRESS_URL="${PANTRY_INGRESS_URL:-http://localhost:8080}"
 SERVICES="api recipe-engine realtime"
 
@@ -269,14 +279,63 @@ install_infra() {
   done
 }
 
+# --- New Relic (optional) -------------------------------------------------------------------------
+newrelic_on() {
+  [ -n "${NEW_RELIC_LICENSE_KEY:-}" ]
+}
+
+# The license key into the Secret newrelic-license of a namespace: written to a private temporary
+# file by printf (a shell builtin: no process shows it), never on a command line or in a values file.
+newrelic_secret() {
+  key_file="$(mktemp)"
+  chmod 600 "$key_file"
+  printf '%s' "$NEW_RELIC_LICENSE_KEY" >"$key_file"
+  if ! kc -n "$1" create secret generic "$NEWRELIC_SECRET" --from-file=license-key="$key_file" \
+    --dry-run=client -o yaml | kc apply -f - >/dev/null; then
+    rm -f "$key_file"
+    die "could not write the Secret $NEWRELIC_SECRET in namespace $1" \
+      "kubectl --context $CONTEXT get namespace $1"
+  fi
+  rm -f "$key_file"
+}
+
+install_newrelic() {
+  if ! newrelic_on; then
+    say "New Relic: off (set NEW_RELIC_LICENSE_KEY to send this cluster's data; docs/observability.md)"
+    if hm status "$NEWRELIC_RELEASE" -n "$NEWRELIC_NAMESPACE" >/dev/null 2>&1; then
+      warn "the release $NEWRELIC_RELEASE from an earlier run still sends data: helm --kube-context $CONTEXT uninstall $NEWRELIC_RELEASE -n $NEWRELIC_NAMESPACE"
+    fi
+    return 0
+  fi
+  kc create namespace "$NEWRELIC_NAMESPACE" --dry-run=client -o yaml | kc apply -f - >/dev/null
+  newrelic_secret "$NEWRELIC_NAMESPACE"
+  newrelic_secret "$APP_NAMESPACE"
+  # The log shipper cannot tell the region from a key it only sees as a Secret.
+  endpoint="https://log-api.newrelic.com/log/v1"
+  case "$NEW_RELIC_LICENSE_KEY" in
+    eu*) endpoint="https://log-api.eu.newrelic.com/log/v1" ;;
+  esac
+  say "installing New Relic's Kubernetes integration (nri-bundle $NRI_BUNDLE_CHART_VERSION) in $NEWRELIC_NAMESPACE, cluster ${NEW_RELIC_CLUSTER_NAME:-pantry-local}"
+  hm upgrade --install "$NEWRELIC_RELEASE" nri-bundle --repo "$NEWRELIC_REPO" \
+    --version "$NRI_BUNDLE_CHART_VERSION" -n "$NEWRELIC_NAMESPACE" -f helm/infra/newrelic.yaml \
+    --set "global.cluster=${NEW_RELIC_CLUSTER_NAME:-pantry-local}" \
+    --set "newrelic-logging.endpoint=$endpoint" --wait --timeout 10m ||
+    die "nri-bundle did not become ready" \
+      "kubectl --context $CONTEXT -n $NEWRELIC_NAMESPACE get pods" \
+      "A wrong license key shows in: kubectl --context $CONTEXT -n $NEWRELIC_NAMESPACE logs -l app.kubernetes.io/name=newrelic-infrastructure --all-containers --tail=20" \
+      "Without it: unset NEW_RELIC_LICENSE_KEY and run make dev again"
+}
+
 install_app() {
   tag="$1"
+  newrelic_enabled=false
+  if newrelic_on; then newrelic_enabled=true; fi
   registry="$(registry_for_nodes)"
   say "installing $RELEASE ($registry/pantry-chef/*:$tag) in $APP_NAMESPACE"
   "$HELM" dependency build helm/pantry-chef --skip-refresh >/dev/null
   hm upgrade --install "$RELEASE" helm/pantry-chef -n "$APP_NAMESPACE" \
     -f helm/values/local.yaml --set "image.registry=$registry" --set "image.tag=$tag" \
-    --wait --timeout 10m ||
+    --set "newRelic.enabled=$newrelic_enabled" --wait --timeout 10m ||
     die "the release $RELEASE did not become ready" \
       "kubectl --context $CONTEXT -n $APP_NAMESPACE get pods,jobs" \
       "Migrations: kubectl --context $CONTEXT -n $APP_NAMESPACE logs job/$RELEASE-migrations-migrate" \
@@ -376,6 +435,7 @@ up() {
   build_images "$tag"
   push_images "$tag"
   install_infra
+  install_newrelic
   install_app "$tag"
   smoke
 }
@@ -387,7 +447,7 @@ status() {
     return 0
   }
   hm list -A
-  for namespace in istio-system istio-ingress "$INFRA_NAMESPACE" "$APP_NAMESPACE"; do
+  for namespace in istio-system istio-ingress "$INFRA_NAMESPACE" "$APP_NAMESPACE" "$NEWRELIC_NAMESPACE"; do
     echo
     echo "# $namespace"
     kc -n "$namespace" get pods -o wide 2>/dev/null || true

@@ -5,6 +5,12 @@
 #                                        (or Homebrew's helm on a Mac without Go)
 #   .tools/istio/crds-<version>.yaml     Istio's CRDs (their OpenAPI schemas), read from the
 #                                        Go module istio.io/api at the version `make dev` installs
+#   .tools/prometheus-operator/prometheusrules-<version>.yaml
+#                                        the PrometheusRule CRD, read from the Go module
+#                                        github.com/prometheus-operator/prometheus-operator
+#   .tools/bin/promtool                  Prometheus' promtool (`check rules` of the chart's
+#                                        PrometheusRule), built with Go at a pinned version;
+#                                        skipped without Go (the PromQL is still parsed)
 #
 # Safe to run again: what is already there at the pinned version is kept. Works with bash 3.2
 # (macOS) and BSD tools. The Python tools (kubernetes-validate, jsonschema, cel-python) are pinned
@@ -16,10 +22,15 @@ cd "$(dirname "$0")/.."
 HELM_VERSION="v3.22.0"
 HELM_K8S_MINOR="37" # the Kubernetes minor of helm's client-go: helm's default for --kube-version
 ISTIO_VERSION="1.31.4"
+# The PrometheusRule CRD the chart tests validate against, and the promtool that checks the rules:
+# Go module versions (github.com/prometheus/prometheus v0.305.0 is Prometheus 3.5, an LTS).
+PROMETHEUS_OPERATOR_VERSION="v0.85.0"
+PROMETHEUS_MODULE_VERSION="v0.305.0"
+PROMETHEUS_VERSION="3.5.0"
 
 TOOLS_DIR="$PWD/.tools"
 BIN_DIR="$TOOLS_DIR/bin"
-mkdir -p "$BIN_DIR" "$TOOLS_DIR/istio"
+mkdir -p "$BIN_DIR" "$TOOLS_DIR/istio" "$TOOLS_DIR/prometheus-operator"
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'install-tools: %s\n' "$*" >&2; exit 1; }
@@ -69,4 +80,48 @@ else
   chmod u+w "$crds.tmp" # files in the module cache are read-only
   mv "$crds.tmp" "$crds"
 fi
+
+# --- the PrometheusRule CRD --------------------------------------------------------------------
+# The folder of a module in Go's module cache, from `go mod download -json` ("Dir").
+module_dir() {
+  go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir":[[:space:]]*"\(.*\)",\{0,1\}$/\1/p'
+}
+
+rules_crd="$TOOLS_DIR/prometheus-operator/prometheusrules-$PROMETHEUS_OPERATOR_VERSION.yaml"
+if [ -s "$rules_crd" ]; then
+  say "PrometheusRule CRD $PROMETHEUS_OPERATOR_VERSION already in .tools/prometheus-operator"
+else
+  command -v go >/dev/null 2>&1 || die "Go is needed to fetch the prometheus-operator CRDs: 'brew install go'"
+  say "fetching the Go module github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION for its PrometheusRule CRD"
+  dir="$(module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")"
+  file="$dir/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"
+  if [ -z "$dir" ] || [ ! -f "$file" ]; then
+    die "prometheus-operator@$PROMETHEUS_OPERATOR_VERSION has no example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"
+  fi
+  cp "$file" "$rules_crd.tmp"
+  chmod u+w "$rules_crd.tmp"
+  mv "$rules_crd.tmp" "$rules_crd"
+fi
+
+# --- promtool -----------------------------------------------------------------------------------
+promtool_stamp="$BIN_DIR/.promtool-$PROMETHEUS_MODULE_VERSION"
+if [ -x "$BIN_DIR/promtool" ] && [ -f "$promtool_stamp" ]; then
+  say "promtool $PROMETHEUS_VERSION already in .tools/bin"
+elif command -v go >/dev/null 2>&1; then
+  # `go install ...@version` refuses this module (its go.mod has a replace directive): build it
+  # inside its folder in the module cache instead, with that go.mod.
+  say "building promtool $PROMETHEUS_VERSION with Go (a few minutes the first time)"
+  rm -f "$BIN_DIR"/.promtool-*
+  dir="$(module_dir "github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION")"
+  if [ -z "$dir" ] || [ ! -d "$dir/cmd/promtool" ]; then
+    die "github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION has no cmd/promtool"
+  fi
+  (cd "$dir" && CGO_ENABLED=0 go build -mod=readonly \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION" \
+    -o "$BIN_DIR/promtool" ./cmd/promtool)
+  touch "$promtool_stamp"
+else
+  say "no Go: promtool skipped (the chart tests still parse the PromQL)"
+fi
+
 say "tools ready in .tools/"

@@ -1,7 +1,9 @@
 """Helpers of the chart tests: render the charts with helm, offline, and pick objects out.
 
-Needs the tools of `make tools` (scripts/install-tools.sh): helm in .tools/bin and Istio's CRDs in
-.tools/istio. `HELM` and `ISTIO_CRDS` override their paths. No cluster, no network.
+Needs the tools of `make tools` (scripts/install-tools.sh): helm in .tools/bin, Istio's CRDs in
+.tools/istio, the PrometheusRule CRD in .tools/prometheus-operator (and promtool in .tools/bin
+where Go could build it). `HELM`, `ISTIO_CRDS`, `PROMETHEUS_RULE_CRD` and `PROMTOOL` override
+their paths. No cluster, no network.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
         "--set",
         f"image.tag={TEST_TAG}",
         "--set",
-        "seed.enabled=true,newRelic.enabled=true",
+        "seed.enabled=true,newRelic.enabled=true,prometheusRule.enabled=true",
     ),
 }
 
@@ -60,6 +62,9 @@ def _script_variable(path: Path, name: str) -> str:
 
 
 ISTIO_VERSION = _script_variable(REPO / "scripts" / "install-tools.sh", "ISTIO_VERSION")
+PROMETHEUS_OPERATOR_VERSION = _script_variable(
+    REPO / "scripts" / "install-tools.sh", "PROMETHEUS_OPERATOR_VERSION"
+)
 
 
 def helm_binary() -> str:

@@ -150,16 +150,12 @@ def test_istio_objects_behind_the_flag() -> None:
     }
 
 
-def test_new_relic_hook_is_off_by_default_and_reads_a_secret() -> None:
-    for _, config_map in enumerate(of_kind(render(*SCENARIOS["default"]), "ConfigMap")):
-        assert not [k for k in config_map["data"] if k.startswith("NEW_RELIC")]
-    objects = render(*SCENARIOS["everything"])
-    for deployment in of_kind(objects, "Deployment"):
-        container = deployment["spec"]["template"]["spec"]["containers"][0]
-        env = {e["name"]: e for e in container["env"]}
-        assert env["NEW_RELIC_LICENSE_KEY"]["valueFrom"]["secretKeyRef"]["key"]
-        data = one(objects, "ConfigMap", deployment["metadata"]["name"])["data"]
-        assert data["NEW_RELIC_APP_NAME"].startswith("pantry-chef-")
+def test_hook_jobs_never_run_the_new_relic_agent() -> None:
+    """A migration is no APM application: the Jobs get none of the agent's settings."""
+    for job in of_kind(render(*SCENARIOS["everything"]), "Job"):
+        container = job["spec"]["template"]["spec"]["containers"][0]
+        names = [e["name"] for e in container["env"]]
+        assert not [n for n in names if n.startswith("NEW_RELIC")], job["metadata"]["name"]
 
 
 def test_meshed_pods_wait_for_their_proxy_and_keep_it_while_draining() -> None:

@@ -4,7 +4,8 @@ Kubernetes objects: the JSON schemas that the PyPI package kubernetes-validate s
 unknown fields are errors), for the oldest Kubernetes the chart supports (Chart.yaml's
 kubeVersion) and the one `make dev` runs (the k3s image pinned in k3d/cluster.yaml).
 Istio objects: the CRD schemas of the Istio version `make dev` installs, with their CEL rules
-(crd_schemas.py).
+(crd_schemas.py). The PrometheusRule: the CRD of the prometheus-operator version pinned in
+scripts/install-tools.sh (read from its Go module).
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from chart_render import ISTIO_VERSION, REPO, SCENARIOS, k8s_versions, render
+from chart_render import (
+    ISTIO_VERSION,
+    PROMETHEUS_OPERATOR_VERSION,
+    REPO,
+    SCENARIOS,
+    k8s_versions,
+    render,
+)
 from crd_schemas import CrdValidator
 
 
@@ -29,6 +37,20 @@ def istio() -> CrdValidator:
     if not crds.exists():
         pytest.fail(f"Istio CRDs not found at {crds}: run `make tools` (scripts/install-tools.sh)")
     return CrdValidator(crds)
+
+
+@functools.cache
+def prometheus_operator() -> CrdValidator:
+    crd = Path(
+        os.environ.get("PROMETHEUS_RULE_CRD")
+        or REPO
+        / ".tools"
+        / "prometheus-operator"
+        / f"prometheusrules-{PROMETHEUS_OPERATOR_VERSION}.yaml"
+    )
+    if not crd.exists():
+        pytest.fail(f"PrometheusRule CRD not found at {crd}: run `make tools`")
+    return CrdValidator(crd)
 
 
 def k8s_errors(obj: dict[str, Any], version: str) -> list[str]:
@@ -47,6 +69,10 @@ def errors_of(obj: dict[str, Any], version: str) -> list[str]:
         if not istio().knows(obj):
             return [f"no CRD schema for {obj['apiVersion']} {obj['kind']}"]
         return istio().errors(obj)
+    if obj["apiVersion"].split("/")[0] == "monitoring.coreos.com":
+        if not prometheus_operator().knows(obj):
+            return [f"no CRD schema for {obj['apiVersion']} {obj['kind']}"]
+        return prometheus_operator().errors(obj)
     return k8s_errors(obj, version)
 
 
@@ -69,6 +95,11 @@ def test_istio_objects_are_checked() -> None:
         "PeerAuthentication",
         "AuthorizationPolicy",
     }
+
+
+def test_prometheus_rule_is_checked() -> None:
+    kinds = {o["kind"] for o in render(*SCENARIOS["everything"]) if prometheus_operator().knows(o)}
+    assert kinds == {"PrometheusRule"}
 
 
 # The validators are not vacuous: what the API server refuses, they refuse.
@@ -118,3 +149,15 @@ def test_validation_needs_no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     for obj in render(*SCENARIOS["local"]):
         for version in k8s_versions():
             assert not errors_of(obj, version)
+
+
+def test_prometheus_rule_validation_catches_mistakes() -> None:
+    rule = _first("PrometheusRule")
+    alert = rule["spec"]["groups"][0]["rules"][0]
+    alert["for"] = "five minutes"  # not a Prometheus duration
+    assert any("for" in e for e in prometheus_operator().errors(rule))
+    alert["for"] = "5m"
+    alert["severity"] = "critical"  # belongs under labels
+    assert any("severity" in e for e in prometheus_operator().errors(rule))
+    del alert["severity"]
+    assert not prometheus_operator().errors(rule)

@@ -178,6 +178,75 @@ def test_infra_images_pull_today(chart: str) -> None:
     assert "pantry-infra-credentials" in str(values["auth"])
 
 
+# --- New Relic's Kubernetes integration (nri-bundle) ---------------------------------------------
+
+NEWRELIC = REPO / "helm" / "infra" / "newrelic.yaml"
+NEWRELIC_PRODUCTION = REPO / "helm" / "infra" / "newrelic-production.yaml"
+
+
+def test_newrelic_values_keep_the_key_out_and_the_data_low() -> None:
+    text = NEWRELIC.read_text() + NEWRELIC_PRODUCTION.read_text()
+    values = yaml.safe_load(NEWRELIC.read_text())
+    assert not re.search(r"(?im)^\s*licenseKey\s*:", text), "the key comes from a Secret"
+    glob = values["global"]
+    assert glob["customSecretName"] == "newrelic-license"
+    assert glob["customSecretLicenseKey"] == "license-key"
+    assert glob["lowDataMode"] is True
+    for chart in (
+        "newrelic-infrastructure",
+        "kube-state-metrics",
+        "nri-kube-events",
+        "newrelic-logging",
+        "nri-prometheus",
+    ):
+        assert values[chart]["enabled"] is True, chart
+    assert values["newrelic-prometheus-agent"]["enabled"] is False, "one Prometheus scraper"
+    assert values["kube-state-metrics"]["prometheusScrape"] is False
+
+
+def test_newrelic_sends_only_pantry_metrics() -> None:
+    """nri-prometheus: an `except`-only ignore rule keeps what matches and drops the rest, as
+    long as no rule lists prefixes; its low-data-mode defaults would add prefixes, so that mode
+    is off for this one chart."""
+    prometheus = yaml.safe_load(NEWRELIC.read_text())["nri-prometheus"]
+    assert prometheus["lowDataMode"] is False
+    rules = [r for t in prometheus["config"]["transformations"] for r in t["ignore_metrics"]]
+    assert rules == [{"except": ["pantry_"]}]
+    assert prometheus["config"]["scrape_services"] is False
+    assert prometheus["config"]["scrape_endpoints"] is False
+
+
+def test_newrelic_logs_come_from_the_cluster_only() -> None:
+    logging = yaml.safe_load(NEWRELIC.read_text())["newrelic-logging"]
+    paths = logging["fluentBit"]["path"].split(",")
+    assert paths == [
+        "/var/log/containers/*_pantry_*.log",
+        "/var/log/containers/*_pantry-infra_*.log",
+    ]
+    dev = DEV.read_text()
+    assert 'NEWRELIC_SECRET="newrelic-license"' in dev
+    chart = yaml.safe_load((REPO / "helm" / "pantry-chef" / "values.yaml").read_text())
+    assert chart["newRelic"]["licenseKeySecret"] == {
+        "name": "newrelic-license",
+        "key": "license-key",
+    }
+
+
+def test_newrelic_cluster_names_match_the_alert_conditions() -> None:
+    local = yaml.safe_load(NEWRELIC.read_text())["global"]["cluster"]
+    production = yaml.safe_load(NEWRELIC_PRODUCTION.read_text())["global"]["cluster"]
+    assert f"${{NEW_RELIC_CLUSTER_NAME:-{local}}}" in DEV.read_text()
+    alerts = (REPO / "observability" / "alerts.py").read_text()
+    assert f'DEFAULT_CLUSTER = "{production}"' in alerts
+
+
+def test_nri_bundle_is_pinned() -> None:
+    dev = DEV.read_text()
+    assert re.search(r'^NRI_BUNDLE_CHART_VERSION="\d+\.\d+\.\d+"$', dev, re.MULTILINE)
+    assert '--version "$NRI_BUNDLE_CHART_VERSION"' in dev
+    assert "-f helm/infra/newrelic.yaml" in dev
+
+
 # --- scripts -------------------------------------------------------------------------------------
 
 SCRIPTS = [DEV, INSTALL_TOOLS]
@@ -240,11 +309,24 @@ def test_tools_are_pinned() -> None:
     assert "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" in text
     assert 'go mod download -json "istio.io/api@v$ISTIO_VERSION"' in text
     assert re.fullmatch(r"\d+\.\d+\.\d+", ISTIO_VERSION)
+    assert re.search(r'^PROMETHEUS_OPERATOR_VERSION="v\d+\.\d+\.\d+"$', text, re.MULTILINE)
+    assert re.search(r'^PROMETHEUS_MODULE_VERSION="v0\.\d+\.\d+"$', text, re.MULTILINE)
+    assert "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" in text
+    assert "github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION" in text
 
 
 def test_makefile_deployment_targets() -> None:
     makefile = (REPO / "Makefile").read_text()
-    for target in ("tools", "images", "chart-test", "dev", "dev-down", "dev-status", "forward"):
+    for target in (
+        "tools",
+        "images",
+        "chart-test",
+        "dev",
+        "dev-down",
+        "dev-status",
+        "forward",
+        "alerts",
+    ):
         assert re.search(rf"^{re.escape(target)}:.*## \S", makefile, re.MULTILINE), target
         assert re.search(rf"^\.PHONY: {re.escape(target)}$", makefile, re.MULTILINE), target
     ci = (REPO / ".ci" / "run").read_text().splitlines()

@@ -89,10 +89,20 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{/*
+Whether this workload runs the New Relic agent: the release's `newRelic.enabled`, unless the
+caller passes "newRelic" false in the dict (the migration and seed Jobs: a one-off command is no
+APM application, and without a license key the agent stays off).
+*/}}
+{{- define "pantry-lib.newRelic" -}}
+{{- if and .root.Values.newRelic .root.Values.newRelic.enabled (ne (toString (index . "newRelic")) "false") -}}true{{- end -}}
+{{- end -}}
+
+{{/*
 The non-secret environment of one service, as a YAML map of name: "value" (all strings):
 PANTRY_ENVIRONMENT, the release's shared `config`, the service's `config`, the host and port the
-service listens on (<envPrefix>HOST, <envPrefix>PORT), and the New Relic settings when on.
-Later entries win, so a service can override a shared setting.
+service listens on (<envPrefix>HOST, <envPrefix>PORT), and the New Relic agent's settings when
+on (the license key comes from a Secret: pantry-lib.secretEnv). Later entries win, so a service
+can override a shared setting.
 */}}
 {{- define "pantry-lib.envMap" -}}
 {{- $env := dict "PANTRY_ENVIRONMENT" .root.Values.environment -}}
@@ -105,9 +115,13 @@ Later entries win, so a service can override a shared setting.
 {{- $prefix := required (printf "%s.envPrefix is required" .component) .svc.envPrefix -}}
 {{- $_ := set $env (printf "%sHOST" $prefix) "0.0.0.0" -}}
 {{- $_ := set $env (printf "%sPORT" $prefix) .svc.port -}}
-{{- if .root.Values.newRelic.enabled -}}
+{{- if include "pantry-lib.newRelic" . -}}
 {{- $_ := set $env "NEW_RELIC_APP_NAME" (printf "%s-%s" .root.Values.newRelic.appNamePrefix .component) -}}
+{{- $_ := set $env "NEW_RELIC_LABELS" (printf "environment:%s" .root.Values.environment) -}}
 {{- $_ := set $env "NEW_RELIC_ENVIRONMENT" .root.Values.environment -}}
+{{- $_ := set $env "NEW_RELIC_DISTRIBUTED_TRACING_ENABLED" "true" -}}
+{{- /* The cluster's log shipper (newrelic-logging) sends the pods' stdout, trace ids included: the agent must not send the same lines again. */ -}}
+{{- $_ := set $env "NEW_RELIC_APPLICATION_LOGGING_FORWARDING_ENABLED" "false" -}}
 {{- $_ := set $env "NEW_RELIC_LOG" "stdout" -}}
 {{- end -}}
 {{- range $name := keys $env | sortAlpha }}
@@ -140,12 +154,12 @@ would print as 3e+06: whole numbers are printed as integers.
       optional: true
       {{- end }}
 {{- end }}
-{{- if .root.Values.newRelic.enabled }}
+{{- if include "pantry-lib.newRelic" . }}
 - name: NEW_RELIC_LICENSE_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ .root.Values.newRelic.existingSecret | default $secretName }}
-      key: {{ .root.Values.newRelic.licenseKeyKey }}
+      name: {{ required "newRelic.licenseKeySecret.name is required when newRelic.enabled" .root.Values.newRelic.licenseKeySecret.name }}
+      key: {{ required "newRelic.licenseKeySecret.key is required when newRelic.enabled" .root.Values.newRelic.licenseKeySecret.key }}
 {{- end }}
 {{- end -}}
 

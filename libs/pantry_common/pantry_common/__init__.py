@@ -7,7 +7,7 @@ from ._foods import STAPLES, Diet, FoodVocabulary, derive_diets, normalise_text
 from ._health import check_postgres, check_redis
 from ._ingredients import ParsedIngredient, parse_ingredient
 from ._keys import Keys
-from ._logging import configure_logging, log_fields
+from ._logging import configure_logging, log_context, log_fields, scrub
 from ._messages import (
     ENVELOPE,
     EVENT,
@@ -54,8 +54,28 @@ from ._refresh import RefreshGate, mark_refresh
 from ._search import CacheState, RefreshStatus, SearchPage, render_search, search_recipes
 from ._settings import CommonSettings
 from ._store import StoredRecipe, seed_catalogue, store_all, sync_vocabulary, upsert_recipe
+from ._telemetry import (
+    agent_active,
+    background_transaction,
+    ignore_transaction,
+    linking_metadata,
+    message_transaction,
+    notice_error,
+    start_agent,
+    trace_headers,
+)
 
 __all__ = [
+    "agent_active",
+    "background_transaction",
+    "ignore_transaction",
+    "linking_metadata",
+    "log_context",
+    "message_transaction",
+    "notice_error",
+    "scrub",
+    "start_agent",
+    "trace_headers",
     "ENVELOPE",
     "EVENT",
     "ResponseCache",

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
+
+from ._telemetry import linking_metadata
 
 # What every LogRecord has; anything else on a record came from `extra=` and is logged too.
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
@@ -14,6 +20,34 @@ _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
     "asctime",
     "color_message",
 }
+
+
+# Fields of the request or message being handled (request_id, message_id), for every line.
+_context: ContextVar[dict[str, Any] | None] = ContextVar("pantry_log_context", default=None)
+
+# user:password@ in any URL, and key=value secrets: never written to a log line.
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]*:[^/@\s]+@", re.I)
+_SECRET_FIELDS = re.compile(r"(?i)(password|passwd|secret|token|license_key|api_key)=([^&\s]+)")
+
+
+def scrub(text: str) -> str:
+    """The text without credentials in URLs or secret-looking key=value pairs."""
+    if "@" in text:
+        text = _CREDENTIALS.sub(r"\g<scheme>***@", text)
+    if "=" in text:
+        text = _SECRET_FIELDS.sub(r"\1=***", text)
+    return text
+
+
+@contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Add fields (request_id, message_id...) to every log line written inside the block."""
+    current = _context.get() or {}
+    token = _context.set({**current, **fields})
+    try:
+        yield
+    finally:
+        _context.reset(token)
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,14 +61,18 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": scrub(record.getMessage()),
         }
+        context = _context.get()
+        if context:
+            body.update(context)
         for key, value in record.__dict__.items():
             if key not in _RESERVED:
-                body[key] = value
+                body[key] = scrub(value) if isinstance(value, str) else value
+        body.update(linking_metadata())
         if record.exc_info:
-            body["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(body, default=repr).decode()
+            body["exception"] = scrub(self.formatException(record.exc_info))
+        return orjson.dumps(body, default=lambda v: scrub(repr(v))).decode()
 
 
 class _ServiceFilter(logging.Filter):

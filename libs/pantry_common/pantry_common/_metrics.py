@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 HTTP_LATENCY = Histogram(
     "pantry_http_request_duration_seconds",
@@ -16,6 +16,15 @@ CACHE_RESULTS = Counter(
     "pantry_search_cache_total",
     "Search responses by cache outcome (hit, miss, bypass).",
     ["result"],
+)
+
+
+OUTBOX_PUBLISHED = Counter(
+    "pantry_outbox_published_total", "Messages relayed from the outbox to RabbitMQ (confirmed)."
+)
+OUTBOX_PENDING = Gauge("pantry_outbox_pending", "Messages in the outbox, not yet confirmed.")
+OUTBOX_OLDEST_AGE = Gauge(
+    "pantry_outbox_oldest_age_seconds", "Age of the oldest message waiting in the outbox."
 )
 
 

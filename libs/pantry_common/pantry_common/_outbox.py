@@ -16,6 +16,7 @@ import asyncpg
 from aio_pika.abc import AbstractRobustConnection
 
 from ._messages import Envelope
+from ._metrics import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from ._rabbit import EXCHANGE, declare_topology
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ class OutboxRelay:
                     type=envelope.type,
                     content_type="application/json",
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    timestamp=envelope.occurred_at,
                     headers=dict(envelope.headers),
                 )
                 try:
@@ -145,6 +147,14 @@ class OutboxRelay:
             if done:
                 await conn.execute("DELETE FROM outbox WHERE id = ANY($1::uuid[])", done)
                 self.published += len(done)
+                OUTBOX_PUBLISHED.inc(len(done))
+            waiting = await conn.fetchrow(
+                "SELECT count(*) AS n, "
+                "coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age FROM outbox"
+            )
+            if waiting is not None:
+                OUTBOX_PENDING.set(waiting["n"])
+                OUTBOX_OLDEST_AGE.set(float(waiting["age"]))
         if failure is not None:
             raise failure
         return len(rows)

@@ -20,6 +20,7 @@ from ._messages import SEARCH_REQUESTED, Envelope, SearchCriteria, SearchRequest
 from ._outbox import enqueue
 from ._query import SearchQuery
 from ._search import RefreshStatus
+from ._telemetry import trace_headers
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class RefreshGate:
                     query=query.as_dict(),
                     events_url=events_url,
                 )
-                await enqueue(conn, Envelope.wrap(message), SEARCH_REQUESTED)
+                await enqueue(conn, Envelope.wrap(message, **trace_headers()), SEARCH_REQUESTED)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             log.warning("refresh not requested", extra={"error": repr(exc)})
             if decided is not None:  # let the next request try again

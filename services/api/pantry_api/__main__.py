@@ -9,7 +9,7 @@ import sys
 
 import uvicorn
 
-from pantry_common import CommonSettings, configure_logging
+from pantry_common import CommonSettings, configure_logging, start_agent
 
 from .settings import ApiSettings
 
@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     common, settings = CommonSettings(), ApiSettings()
     configure_logging("api", common.log_level)
+    if args.command == "serve":
+        start_agent("api", common.environment)
     if args.command == "migrate":
         from pantry_common import migrate
 

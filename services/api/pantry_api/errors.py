@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from pantry_common import QueryError, is_unavailable
+from pantry_common import QueryError, is_unavailable, notice_error
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         error_id = uuid.uuid4().hex
+        notice_error(exc, error_id=error_id, path=request.url.path)
         log.exception(
             "unhandled error",
             extra={"error_id": error_id, "path": request.url.path},

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pantry_common import HTTP_LATENCY
+from pantry_common import HTTP_LATENCY, log_context
 
 log = logging.getLogger("pantry_api.access")
 
@@ -44,7 +44,8 @@ class AccessMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            with log_context(request_id=request_id):
+                await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")

@@ -8,7 +8,7 @@ from types import FrameType
 
 import uvicorn
 
-from pantry_common import CommonSettings, configure_logging
+from pantry_common import CommonSettings, configure_logging, start_agent
 
 from .app import create_app
 from .hub import Hub
@@ -31,6 +31,7 @@ class Server(uvicorn.Server):
 def main() -> int:
     common, settings = CommonSettings(), RealtimeSettings()
     configure_logging("realtime", common.log_level)
+    start_agent("realtime", common.environment)
     config = uvicorn.Config(
         create_app(common, settings),
         host=settings.host,

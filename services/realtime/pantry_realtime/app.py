@@ -26,6 +26,7 @@ from pantry_common import (
     Keys,
     check_redis,
     create_redis,
+    ignore_transaction,
     is_stream_id,
     metrics_payload,
 )
@@ -154,9 +155,11 @@ def create_app(
                 await sender
 
     async def health(_: Request) -> JSONResponse:
+        ignore_transaction()
         return JSONResponse({"status": "ok"})
 
     async def ready(request: Request) -> JSONResponse:
+        ignore_transaction()
         hub = hub_of(request)
         redis = await check_redis(request.app.state.redis)
         subscribed = {"status": "up" if hub.connected.is_set() else "down"}
@@ -171,6 +174,7 @@ def create_app(
         )
 
     async def metrics(_: Request) -> Response:
+        ignore_transaction()
         payload, content_type = await metrics_payload()
         return Response(payload, media_type=content_type)
 

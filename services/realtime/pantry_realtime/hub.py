@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Literal
 
 import orjson
@@ -19,7 +20,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from pantry_common import Keys, read_since, split_live
+from pantry_common import Keys, background_transaction, read_since, split_live
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,11 @@ DROPPED = Counter(
 )
 RECEIVED = Counter("pantry_realtime_events_received_total", "Events received from Redis.")
 REDIS_RECONNECTS = Counter("pantry_realtime_redis_reconnects_total", "Redis resubscriptions.")
+DELIVERY_LAG = Histogram(
+    "pantry_realtime_delivery_lag_seconds",
+    "From the event's creation by the engine to its queueing for the clients.",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 FANOUT_SECONDS = Histogram(
     "pantry_realtime_fanout_seconds",
     "Time to queue one event to all its subscribers.",
@@ -47,16 +53,30 @@ def stream_key(stream_id: str) -> tuple[int, int]:
 class Frames:
     """One event, framed once for every client."""
 
-    __slots__ = ("body", "event_type", "search_id", "stream_id", "_sse", "_ws")
+    __slots__ = (
+        "body",
+        "event_type",
+        "headers",
+        "occurred_at",
+        "search_id",
+        "stream_id",
+        "_sse",
+        "_ws",
+    )
 
     def __init__(self, search_id: str, stream_id: str, body: bytes) -> None:
         self.search_id = search_id
         self.stream_id = stream_id
         self.body = body
+        self.headers: dict[str, str] = {}
+        self.occurred_at: datetime | None = None
         try:
-            self.event_type = str(orjson.loads(body).get("type", "message"))
-        except orjson.JSONDecodeError:
-            self.event_type = "message"
+            event = orjson.loads(body)
+            self.event_type = str(event.get("type", "message"))
+            self.headers = event.get("headers") or {}
+            self.occurred_at = datetime.fromisoformat(event["occurred_at"])
+        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
+            self.event_type = self.event_type if hasattr(self, "event_type") else "message"
         self._sse: bytes | None = None
         self._ws: str | None = None
 
@@ -228,6 +248,26 @@ class Hub:
                 )
                 self.disconnect(client)
 
+    def deliver(self, frames: Frames) -> None:
+        """Fan one live event out, as a transaction that continues the engine's trace."""
+        with (
+            background_transaction(f"deliver {frames.event_type}", "Realtime", frames.headers),
+            FANOUT_SECONDS.time(),
+        ):
+            self.dispatch(frames)
+            if frames.occurred_at is not None:
+                lag = datetime.now(UTC) - frames.occurred_at
+                DELIVERY_LAG.observe(max(lag.total_seconds(), 0.0))
+            log.info(
+                "event delivered",
+                extra={
+                    "search_id": frames.search_id,
+                    "event": frames.event_type,
+                    "event_id": frames.stream_id,
+                    "clients": len(self.subscribers.get(frames.search_id, ())),
+                },
+            )
+
     async def _fill_gaps(self) -> None:
         for search_id in list(self.subscribers):
             for frames in await self.backlog(search_id, self.last_seen.get(search_id)):
@@ -250,8 +290,7 @@ class Hub:
                 stream_id, body = split_live(data)
                 RECEIVED.inc()
                 if search_id in self.subscribers:
-                    with FANOUT_SECONDS.time():
-                        self.dispatch(Frames(search_id, stream_id, body))
+                    self.deliver(Frames(search_id, stream_id, body))
         finally:
             self.connected.clear()
             with contextlib.suppress(RedisError, OSError):

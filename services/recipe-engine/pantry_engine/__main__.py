@@ -6,7 +6,7 @@ import asyncio
 import signal
 import sys
 
-from pantry_common import CommonSettings, configure_logging
+from pantry_common import CommonSettings, configure_logging, start_agent
 
 from .app import run
 from .settings import EngineSettings
@@ -15,6 +15,7 @@ from .settings import EngineSettings
 async def _main() -> None:
     common, settings = CommonSettings(), EngineSettings()
     configure_logging("recipe-engine", common.log_level)
+    start_agent("recipe-engine", common.environment)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

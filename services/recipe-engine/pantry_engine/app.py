@@ -22,12 +22,15 @@ from pantry_common import (
     ResponseCache,
     create_pool,
     create_redis,
+    dead_letter_queue,
     declare_topology,
+    retry_queue,
 )
 
 from .consumer import Agent
 from .handlers import Deps, ImportHandler, SearchHandler
 from .http import QuietServer, dependency_checks, health_app
+from .metrics import QUEUE_CONSUMERS, QUEUE_DEPTH
 from .settings import EngineSettings
 from .sources import CatalogueSource, Source, TheMealDbSource, WebPageSource
 
@@ -44,6 +47,31 @@ async def _connect(url: str, wait_seconds: float) -> aio_pika.abc.AbstractRobust
         with attempt:
             return await aio_pika.connect_robust(url, timeout=5)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def watch_queues(
+    connection: aio_pika.abc.AbstractRobustConnection, every: float = 15.0
+) -> None:
+    """Depth and consumers of every queue, for the metrics and the alerts."""
+    names = [
+        n for q in (SEARCH_QUEUE, IMPORT_QUEUE) for n in (q, retry_queue(q), dead_letter_queue(q))
+    ]
+    while True:
+        try:
+            channel = await connection.channel()
+            try:
+                for name in names:
+                    queue = await channel.declare_queue(name, passive=True)
+                    result = queue.declaration_result
+                    QUEUE_DEPTH.labels(name).set(result.message_count or 0)
+                    QUEUE_CONSUMERS.labels(name).set(result.consumer_count or 0)
+            finally:
+                await channel.close()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # RabbitMQ away: the gauges keep their last values
+            log.warning("queue watch failed", extra={"error": repr(exc)})
+        await asyncio.sleep(every)
 
 
 def build_sources(
@@ -128,6 +156,7 @@ async def run(common: CommonSettings, settings: EngineSettings, stop: asyncio.Ev
             )
         )
         http_task = asyncio.create_task(server.serve(), name="engine-http")
+        monitor = asyncio.create_task(watch_queues(connection), name="queue-monitor")
         for agent in agents:
             await agent.start()
         log.info(
@@ -137,6 +166,7 @@ async def run(common: CommonSettings, settings: EngineSettings, stop: asyncio.Ev
         await stop.wait()
         log.info("engine stopping: no new messages, finishing those in hand")
         await asyncio.gather(*(a.stop(settings.shutdown_grace_seconds) for a in agents))
+        monitor.cancel()
         server.should_exit = True
         await http_task
     log.info("engine stopped")

@@ -7,15 +7,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Protocol
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from pydantic import ValidationError
 
-from pantry_common import ENVELOPE, Envelope, dead_letter_queue, retry_queue
+from pantry_common import (
+    ENVELOPE,
+    Envelope,
+    dead_letter_queue,
+    log_context,
+    message_transaction,
+    notice_error,
+    retry_queue,
+)
 
-from .metrics import CONSUMED, HANDLE_SECONDS, IN_FLIGHT
+from .metrics import CONSUMED, HANDLE_SECONDS, IN_FLIGHT, MESSAGE_AGE
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +93,22 @@ class Agent:
         async with self._slots:
             IN_FLIGHT.labels(self.name).inc()
             started = time.perf_counter()
+            if message.timestamp is not None:
+                waited = datetime.now(UTC) - message.timestamp.replace(tzinfo=UTC)
+                MESSAGE_AGE.labels(self.name).observe(max(waited.total_seconds(), 0.0))
             try:
-                outcome = await self._handle(message)
+                with (
+                    log_context(message_id=message.message_id, queue=self.name),
+                    message_transaction(self.name, message.headers),
+                ):
+                    outcome = await self._handle(message)
+                    log.info(
+                        "message handled",
+                        extra={
+                            "outcome": outcome,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                        },
+                    )
             finally:
                 IN_FLIGHT.labels(self.name).dec()
                 HANDLE_SECONDS.labels(self.name).observe(time.perf_counter() - started)
@@ -108,6 +131,7 @@ class Agent:
             await self._dead_letter(message, str(exc), envelope)
             return "dead_lettered"
         except Exception as exc:
+            notice_error(exc, message_id=str(message.message_id), queue=self.name)
             return await self._retry(message, exc, envelope)
         await message.ack()
         return "done"

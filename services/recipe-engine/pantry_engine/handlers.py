@@ -34,6 +34,7 @@ from pantry_common import (
     mark_refresh,
     render_search,
     search_recipes,
+    trace_headers,
     upsert_recipe,
 )
 
@@ -90,7 +91,8 @@ class SearchHandler:
         self.deps = deps
 
     async def _publish(self, event: Event) -> None:
-        await self.deps.events.publish(event)
+        """Publish with the current trace, so that the delivery joins it."""
+        await self.deps.events.publish(event.model_copy(update={"headers": trace_headers()}))
         EVENTS_PUBLISHED.labels(event.type).inc()
 
     async def _ask(self, source: Source, payload: SearchRequested) -> tuple[str, Any]:

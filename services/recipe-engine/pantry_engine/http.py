@@ -13,14 +13,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pantry_common import check_postgres, check_redis, metrics_payload
+from pantry_common import check_postgres, check_redis, ignore_transaction, metrics_payload
 
 
 def health_app(checks: Callable[[], Any]) -> Starlette:
     async def health(_: Request) -> JSONResponse:
+        ignore_transaction()
         return JSONResponse({"status": "ok"})
 
     async def ready(_: Request) -> JSONResponse:
+        ignore_transaction()
         state = await checks()
         ok = all(c["status"] == "up" for c in state.values())
         return JSONResponse(
@@ -29,6 +31,7 @@ def health_app(checks: Callable[[], Any]) -> Starlette:
         )
 
     async def metrics(_: Request) -> Response:
+        ignore_transaction()
         payload, content_type = await metrics_payload()
         return Response(payload, media_type=content_type)
 

@@ -28,6 +28,16 @@ RECIPES_STORED = Counter(
     "Recipes stored, by source and new or updated.",
     ["source", "kind"],
 )
+MESSAGE_AGE = Histogram(
+    "pantry_engine_message_age_seconds",
+    "How long a message waited (outbox and queue) before the engine took it.",
+    ["queue"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600),
+)
+QUEUE_DEPTH = Gauge(
+    "pantry_engine_queue_depth", "Messages ready in a queue (work, retry, dead-letter).", ["queue"]
+)
+QUEUE_CONSUMERS = Gauge("pantry_engine_queue_consumers", "Consumers of a queue.", ["queue"])
 EVENTS_PUBLISHED = Counter(
     "pantry_engine_events_published_total", "Search events published.", ["type"]
 )

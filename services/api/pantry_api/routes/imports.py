@@ -11,7 +11,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Path, Request
 from starlette.responses import Response
 
-from pantry_common import RECIPE_IMPORT, Envelope, RecipeImport, enqueue
+from pantry_common import RECIPE_IMPORT, Envelope, RecipeImport, enqueue, trace_headers
 
 from ..deps import API_PREFIX, State
 from ..errors import error_response, postgres_required
@@ -126,7 +126,7 @@ async def import_recipe(request: Request, state: State) -> Response:
                 job_id,
                 str(parsed),
             )
-            await enqueue(conn, Envelope.wrap(message), RECIPE_IMPORT)
+            await enqueue(conn, Envelope.wrap(message, **trace_headers()), RECIPE_IMPORT)
     state.relay.wake()
     body = ImportAccepted(
         job_id=job_id, status="queued", status_url=f"/api/v1/recipes/import/{job_id}"
