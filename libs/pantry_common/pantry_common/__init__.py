@@ -63,6 +63,7 @@ from ._telemetry import (
     notice_error,
     start_agent,
     trace_headers,
+    wrap_asgi,
 )
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "scrub",
     "start_agent",
     "trace_headers",
+    "wrap_asgi",
     "ENVELOPE",
     "EVENT",
     "ResponseCache",

@@ -34,7 +34,7 @@ def create_redis(settings: CommonSettings, *, url: str | None = None) -> Redis:
         retry=Retry(NoBackoff(), 0),
         health_check_interval=30,
     )
-    return Redis(connection_pool=pool)
+    return Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
 
 
 class ResponseCache:

@@ -119,6 +119,14 @@ def notice_error(error: BaseException, **attributes: Any) -> None:
         _agent.notice_error((type(error), error, error.__traceback__), attributes=attributes)
 
 
+def wrap_asgi(app: Any) -> Any:
+    """The whole ASGI application as one web transaction per request, outermost, so that the
+    access log line and a cache hit answered before routing are inside it too."""
+    if _agent is None:
+        return app
+    return _agent.ASGIApplicationWrapper(app)
+
+
 def ignore_transaction() -> None:
     """Leave the current transaction out of APM: probes and scrapes are most of an idle
     service's requests, and none of them is worth the ingest."""

@@ -9,7 +9,7 @@ import sys
 
 import uvicorn
 
-from pantry_common import CommonSettings, configure_logging, start_agent
+from pantry_common import CommonSettings, configure_logging, start_agent, wrap_asgi
 
 from .settings import ApiSettings
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     from .app import create_app
 
     uvicorn.run(
-        create_app(common, settings),
+        wrap_asgi(create_app(common, settings)),
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pantry_common import HTTP_LATENCY, log_context
+from pantry_common import HTTP_LATENCY, linking_metadata, log_context
 
 log = logging.getLogger("pantry_api.access")
 
@@ -35,6 +35,8 @@ class AccessMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 info["status"] = message["status"]
+                # The transaction ends with the response: keep its ids for the log line.
+                info["trace"] = linking_metadata()
                 headers = list(message.get("headers", []))
                 for name, value in headers:
                     if name == b"x-cache":
@@ -62,5 +64,6 @@ class AccessMiddleware:
                         "status": info["status"],
                         "duration_ms": round(elapsed * 1000, 2),
                         "cache": info["cache"],
+                        **(info.get("trace") or {}),
                     },
                 )
