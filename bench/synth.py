@@ -3,7 +3,8 @@
 Each synthetic recipe is a variant of a catalogue recipe: a new title (a style word, sometimes
 "with <food>"), one or two foods swapped for a sibling food, an extra food, a shifted time. Diets
 are derived from the new foods with the same vocabulary rules as real recipes. Rows are written
-with COPY into a staging table, then one INSERT … SELECT builds the search documents.
+with COPY into a staging table, then INSERT … SELECTs write the recipes and, as `upsert_recipe`
+does, their food ids and search rows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pantry_common import (
     normalise_text,
 )
 from pantry_common._recipes import AnalysedRecipe, fingerprint
+from pantry_common._store import FOOD_TERMS_SQL, SEARCH_COLUMNS_SQL, SEARCH_ROW_SQL
 
 STYLES = [
     "Easy",
@@ -148,6 +150,7 @@ def synthesise(n: int, vocab: FoodVocabulary, seed: int = 7) -> list[tuple[Any, 
 async def load_synthetic(conn: Any, n: int, vocab: FoodVocabulary) -> int:
     rows = synthesise(n, vocab)
     async with conn.transaction():
+        await conn.execute("SET LOCAL statement_timeout = 0")
         await conn.execute(
             """CREATE TEMP TABLE synth (slug text, title text, description text, cuisine text,
                course text, keywords text[], total_time_min int, diets text[], foods text[],
@@ -155,15 +158,28 @@ async def load_synthetic(conn: Any, n: int, vocab: FoodVocabulary) -> int:
                ON COMMIT DROP"""
         )
         await conn.copy_records_to_table("synth", records=rows)
+        names = sorted({name for row in rows for name in (*row[8], *row[9])})
+        await conn.execute(FOOD_TERMS_SQL, names)
         await conn.execute(
             """INSERT INTO recipes (slug, title, description, cuisine, course, keywords,
-                   total_time_min, diets, foods, food_closure, source, fingerprint, document)
+                   total_time_min, diets, foods, food_closure, source, fingerprint)
                SELECT slug, title, description, cuisine, course, keywords, total_time_min, diets,
-                   foods, food_closure, 'synthetic', fingerprint,
-                   setweight(to_tsvector('english', pantry_unaccent(title)), 'A') ||
-                   setweight(to_tsvector('english', pantry_unaccent(food_text)), 'B') ||
-                   setweight(to_tsvector('english', pantry_unaccent(desc_text)), 'C')
+                   foods, food_closure, 'synthetic', fingerprint
                FROM synth
+               ON CONFLICT DO NOTHING"""
+        )
+        search_row = SEARCH_ROW_SQL.format(ingredients="s.food_text", description="s.desc_text")
+        await conn.execute(
+            f"""WITH search AS (
+                   INSERT INTO recipe_search ({SEARCH_COLUMNS_SQL})
+                   SELECT {search_row}
+                   FROM synth s JOIN recipes r ON r.fingerprint = s.fingerprint
+                   ORDER BY r.id
+                   ON CONFLICT DO NOTHING
+                   RETURNING recipe_id, food_ids, food_count
+               )
+               INSERT INTO recipe_foods (recipe_id, food_ids, food_count)
+               SELECT recipe_id, food_ids, food_count FROM search ORDER BY recipe_id
                ON CONFLICT DO NOTHING"""
         )
         words = sorted({w for row in rows for w in normalise_text(row[1]).split()})
@@ -171,6 +187,8 @@ async def load_synthetic(conn: Any, n: int, vocab: FoodVocabulary) -> int:
             "INSERT INTO search_words SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
             [w for w in words if w.isalpha() and len(w) > 2],
         )
-    await conn.execute("ANALYZE recipes")
+    await conn.execute("SET statement_timeout = 0")
+    for table in ("recipes", "recipe_search", "recipe_foods", "food_terms"):
+        await conn.execute(f"VACUUM ANALYZE {table}")
     count: int = await conn.fetchval("SELECT count(*) FROM recipes")
     return count

@@ -14,12 +14,6 @@ from ._recipes import AnalysedRecipe, CataloguePart, analyse_recipe, catalogue_d
 
 Connection: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
-_DOCUMENT = """
-    setweight(to_tsvector('english', pantry_unaccent($2)), 'A') ||
-    setweight(to_tsvector('english', pantry_unaccent($19)), 'B') ||
-    setweight(to_tsvector('english', pantry_unaccent($20)), 'C')
-"""
-
 _FIND = """
 SELECT id, slug FROM recipes
 WHERE fingerprint = $1 OR (canonical_url IS NOT NULL AND canonical_url = $2)
@@ -28,23 +22,61 @@ LIMIT 1
 FOR UPDATE
 """
 
-_INSERT = f"""
+_INSERT = """
 INSERT INTO recipes (slug, title, description, cuisine, course, keywords, prep_time_min,
     cook_time_min, total_time_min, yield, steps, diets, diets_stated, foods, food_closure,
-    source, canonical_url, fingerprint, image_url, document)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $21,
-    {_DOCUMENT})
+    source, canonical_url, fingerprint, image_url)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 ON CONFLICT (fingerprint) DO NOTHING
 RETURNING id
 """
 
-_UPDATE = f"""
+_UPDATE = """
 UPDATE recipes SET title = $2, description = $3, cuisine = $4, course = $5, keywords = $6,
     prep_time_min = $7, cook_time_min = $8, total_time_min = $9, yield = $10, steps = $11,
     diets = $12, diets_stated = $13, foods = $14, food_closure = $15, source = $16,
-    canonical_url = coalesce($17, canonical_url), fingerprint = $18, image_url = $21,
-    document = {_DOCUMENT}, updated_at = now()
-WHERE id = $22 AND $1::text IS NOT NULL
+    canonical_url = coalesce($17, canonical_url), fingerprint = $18, image_url = $19,
+    updated_at = now()
+WHERE id = $20 AND $1::text IS NOT NULL
+"""
+
+# Ids for the food names recipes use (`foods` and `food_closure`), in name order so that two
+# writers adding the same names do not wait for each other crosswise.
+FOOD_TERMS_SQL = """
+INSERT INTO food_terms (name)
+SELECT f FROM unnest($1::text[]) AS f
+WHERE NOT EXISTS (SELECT 1 FROM food_terms t WHERE t.name = f)
+ORDER BY f
+ON CONFLICT (name) DO NOTHING
+"""
+
+# What searches read of a recipe `r`, given the texts of its document: the title (weight A),
+# `{ingredients}` (B) and `{description}` (C). Written after the recipe row and `food_terms`.
+SEARCH_COLUMNS_SQL = """recipe_id, food_count, total_time_min, title_trgm, food_ids,
+    closure_ids, diets, cuisine_key, document"""
+
+SEARCH_ROW_SQL = """r.id, cardinality(r.foods), r.total_time_min, pantry_trgm_ids(r.title_key),
+    pantry_food_ids(r.foods), pantry_food_ids(r.food_closure), r.diets, r.cuisine_key,
+    setweight(to_tsvector('english', pantry_unaccent(r.title)), 'A') ||
+    setweight(to_tsvector('english', pantry_unaccent({ingredients})), 'B') ||
+    setweight(to_tsvector('english', pantry_unaccent({description})), 'C')"""
+
+_SEARCH = f"""
+WITH search AS (
+    INSERT INTO recipe_search ({SEARCH_COLUMNS_SQL})
+    SELECT {SEARCH_ROW_SQL.format(ingredients="$2::text", description="$3::text")}
+    FROM recipes r WHERE r.id = $1
+    ON CONFLICT (recipe_id) DO UPDATE SET food_count = excluded.food_count,
+        total_time_min = excluded.total_time_min, title_trgm = excluded.title_trgm,
+        food_ids = excluded.food_ids, closure_ids = excluded.closure_ids,
+        diets = excluded.diets, cuisine_key = excluded.cuisine_key,
+        document = excluded.document
+    RETURNING recipe_id, food_ids, food_count
+)
+INSERT INTO recipe_foods (recipe_id, food_ids, food_count)
+SELECT recipe_id, food_ids, food_count FROM search
+ON CONFLICT (recipe_id) DO UPDATE SET food_ids = excluded.food_ids,
+    food_count = excluded.food_count
 """
 
 
@@ -75,8 +107,6 @@ def _args(recipe: AnalysedRecipe, slug: str) -> list[Any]:
         recipe.source,
         recipe.canonical_url,
         recipe.fingerprint,
-        recipe.ingredient_text,
-        recipe.description_text,
         recipe.image_url,
     ]
 
@@ -98,6 +128,7 @@ async def upsert_recipe(conn: Connection, recipe: AnalysedRecipe) -> StoredRecip
     from a second source updates the row it already has.
     """
     async with conn.transaction():
+        await conn.execute(FOOD_TERMS_SQL, sorted({*recipe.foods, *recipe.food_closure}))
         for _ in range(3):
             found = await conn.fetchrow(_FIND, recipe.fingerprint, recipe.canonical_url)
             if found is not None:
@@ -111,6 +142,7 @@ async def upsert_recipe(conn: Connection, recipe: AnalysedRecipe) -> StoredRecip
                 break
         else:  # pragma: no cover - needs three lost races in a row
             raise RuntimeError(f"could not store recipe {recipe.fingerprint}")
+        await conn.execute(_SEARCH, recipe_id, recipe.ingredient_text, recipe.description_text)
         await conn.execute("DELETE FROM ingredient_lines WHERE recipe_id = $1", recipe_id)
         await conn.executemany(
             """INSERT INTO ingredient_lines (recipe_id, position, raw, quantity, quantity_max,
