@@ -44,3 +44,13 @@ def head_revision() -> str:
     head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     assert head is not None
     return head
+
+
+def execute_script(script: str) -> None:
+    """Run a migration's SQL script one statement at a time (asyncpg prepares each statement,
+    so it takes no multi-statement strings). Statements end with `;` and a newline."""
+    from alembic import op
+
+    for statement in script.split(";\n"):
+        if statement.strip():
+            op.execute(statement)

@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-11-26
 """
 
-from alembic import op
+from pantry_common._migrations import execute_script
 
 revision = "0001"
 down_revision = None
@@ -103,16 +103,10 @@ DROP FUNCTION pantry_unaccent(text);
 """
 
 
-def _execute_script(script: str) -> None:
-    # asyncpg prepares each statement: send them one at a time.
-    for statement in script.split(";\n"):
-        if statement.strip():
-            op.execute(statement)
-
 
 def upgrade() -> None:
-    _execute_script(UPGRADE)
+    execute_script(UPGRADE)
 
 
 def downgrade() -> None:
-    _execute_script(DOWNGRADE)
+    execute_script(DOWNGRADE)

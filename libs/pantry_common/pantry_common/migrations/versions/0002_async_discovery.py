@@ -5,7 +5,7 @@ Revises: 0001
 Create Date: 2026-11-26
 """
 
-from alembic import op
+from pantry_common._migrations import execute_script
 
 revision = "0002"
 down_revision = "0001"
@@ -59,15 +59,10 @@ DROP TABLE outbox;
 """
 
 
-def _execute_script(script: str) -> None:
-    for statement in script.split(";\n"):
-        if statement.strip():
-            op.execute(statement)
-
 
 def upgrade() -> None:
-    _execute_script(UPGRADE)
+    execute_script(UPGRADE)
 
 
 def downgrade() -> None:
-    _execute_script(DOWNGRADE)
+    execute_script(DOWNGRADE)

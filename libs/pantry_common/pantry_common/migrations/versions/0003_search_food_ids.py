@@ -15,7 +15,7 @@ Revises: 0002
 Create Date: 2026-11-27
 """
 
-from alembic import op
+from pantry_common._migrations import execute_script
 
 revision = "0003"
 down_revision = "0002"
@@ -125,16 +125,10 @@ DROP FUNCTION pantry_trgm_ids(text);
 """
 
 
-def _execute_script(script: str) -> None:
-    # asyncpg prepares each statement: send them one at a time.
-    for statement in script.split(";\n"):
-        if statement.strip():
-            op.execute(statement)
-
 
 def upgrade() -> None:
-    _execute_script(UPGRADE)
+    execute_script(UPGRADE)
 
 
 def downgrade() -> None:
-    _execute_script(DOWNGRADE)
+    execute_script(DOWNGRADE)
