@@ -81,7 +81,9 @@ clean: ## Remove caches and local run files
 # -------------------------------------------------------------------------------------------------
 # Deployment: container images, the Helm charts (helm/), the local k3d cluster behind Istio.
 # See docs/local-development.md. The chart tests need no cluster and no network once `make tools`
-# has run; `make dev` needs Docker, k3d, helm and kubectl. `make alerts` applies the New Relic
+# has run; `make dev` needs Docker, k3d, helm and kubectl. `make cluster-test` (Linux, as root:
+# what CI runs) builds a kind cluster on the machine and runs make dev's steps and the cluster
+# tests on it. `make alerts` applies the New Relic
 # alert policy through NerdGraph (docs/observability.md).
 # -------------------------------------------------------------------------------------------------
 
@@ -113,6 +115,18 @@ dev-status: ## Show what runs on the local k3d cluster
 .PHONY: forward
 forward: ## Port-forward the local cluster's api to localhost:8000 and realtime to localhost:8001
 	@bash scripts/dev.sh forward
+
+.PHONY: cluster-up
+cluster-up: tools ## Linux CI: build (into .tools/) and start the kind cluster that CI proves the charts on
+	@bash scripts/cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Linux CI: delete the kind cluster and its registry
+	@bash scripts/cluster.sh down
+
+.PHONY: cluster-test
+cluster-test: tools install ## Linux CI: cluster-up, make dev's own steps on it, then the cluster tests (tests/cluster)
+	@bash scripts/cluster.sh test
 
 .PHONY: alerts
 alerts: install ## Create or update the New Relic alert policy "Pantry Chef" (observability/alerts.yaml; NEW_RELIC_API_KEY, NEW_RELIC_ACCOUNT_ID)

@@ -4,9 +4,17 @@
 #   scripts/dev.sh up       (make dev)         everything, idempotent, then a smoke check
 #   scripts/dev.sh images   (make images)      build the three images for this machine
 #   scripts/dev.sh smoke                       the smoke check alone
+#   scripts/dev.sh app                         the app's release alone (images, helm, smoke)
 #   scripts/dev.sh status   (make dev-status)  what runs
 #   scripts/dev.sh forward  (make forward)     port-forward api :8000 and realtime :8001
 #   scripts/dev.sh down     (make dev-down)    delete the cluster and its registry
+#
+# PANTRY_CLUSTER picks the cluster: k3d (the default, the Mac's) or kind (the CI cluster that
+# scripts/cluster.sh creates, `make cluster-test`). Every step after the cluster exists is this
+# same code for both; on kind, what that machine cannot have is replaced, each in one place
+# below: the Istio ingress gateway (Envoy cannot be built there: Istio's CRDs and the stand-in
+# gateway of helm/ci), the Bitnami servers (their images cannot be pulled: helm/ci's servers,
+# built from Debian's packages) and helm/values/ci.yaml on top of helm/values/local.yaml.
 #
 # With NEW_RELIC_LICENSE_KEY in the environment, `up` also installs New Relic's Kubernetes
 # integration and turns the agent on in the services (docs/observability.md); without it, neither.
@@ -30,8 +38,12 @@ RABBITMQ_CHART_VERSION="16.0.14"   # RabbitMQ 4.1
 NRI_BUNDLE_CHART_VERSION="8.0.14"
 NEWRELIC_REPO="https://helm-charts.newrelic.com"
 
-CLUSTER="pantry"                    # metadata.name in k3d/cluster.yaml
-CONTEXT="k3d-$CLUSTER"
+CLUSTER="pantry"                    # metadata.name in k3d/cluster.yaml, --name in scripts/cluster.sh
+PANTRY_CLUSTER="${PANTRY_CLUSTER:-k3d}"
+case "$PANTRY_CLUSTER" in
+  k3d | kind) CONTEXT="$PANTRY_CLUSTER-$CLUSTER" ;;
+  *) printf 'PANTRY_CLUSTER must be k3d or kind, not %s\n' "$PANTRY_CLUSTER" >&2; exit 2 ;;
+esac
 REGISTRY_PUSH="localhost:5111"      # registries.create.hostPort in k3d/cluster.yaml
 REGISTRY_NODES="pantry-registry.localhost:5000" # how the nodes name it (fallback)
 APP_NAMESPACE="pantry"
@@ -44,6 +56,12 @@ INGRESS_URL="${PANTRY_INGRESS_URL:-http://localhost:8080}"
 SERVICES="api recipe-engine realtime"
 
 if [ -x .tools/bin/helm ]; then HELM=".tools/bin/helm"; else HELM="helm"; fi
+
+# Every temporary file goes in here, removed on every exit (some hold credentials).
+TMP_DIR="$(mktemp -d "${TMPDIR:-/tmp}/pantry-dev.XXXXXX")"
+trap 'rm -rf "$TMP_DIR"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # --- output ---------------------------------------------------------------------------------------
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
@@ -61,18 +79,19 @@ hm() { "$HELM" --kube-context "$CONTEXT" "$@"; }
 # --- tools ----------------------------------------------------------------------------------------
 check_tools() {
   missing=""
-  for tool in docker k3d helm kubectl; do
+  for tool in docker "$PANTRY_CLUSTER" helm kubectl; do
     if [ "$tool" = helm ] && [ -x .tools/bin/helm ]; then continue; fi
     command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
   done
   if [ -n "$missing" ]; then
     brew_line=""
     for tool in $missing; do
-      [ "$tool" = docker ] || brew_line="$brew_line $tool"
+      case "$tool" in docker | kind) ;; *) brew_line="$brew_line $tool" ;; esac
     done
     {
       printf '\n\033[1;31mFAILED:\033[0m missing tools:%s\n' "$missing"
       [ -z "$brew_line" ] || printf '  brew install%s\n' "$brew_line"
+      case " $missing " in *" kind "*) printf '  kind: make cluster-up builds it (.tools/cluster/bin)\n' ;; esac
       case " $missing " in
         *" docker "*)
           printf '  brew install --cask docker        # Docker Desktop, or colima:\n'
@@ -169,6 +188,13 @@ port_in_use() {
 }
 
 ensure_cluster() {
+  if [ "$PANTRY_CLUSTER" = kind ]; then
+    kind get clusters 2>/dev/null | grep -qx "$CLUSTER" ||
+      die "no kind cluster $CLUSTER" "make cluster-up creates it (scripts/cluster.sh)"
+    kc wait --for=condition=Ready nodes --all --timeout=180s >/dev/null ||
+      die "the cluster's nodes are not Ready" "kubectl --context $CONTEXT get nodes"
+    return 0
+  fi
   if k3d cluster get "$CLUSTER" >/dev/null 2>&1; then
     say "cluster $CLUSTER exists: starting it if stopped"
     k3d cluster start "$CLUSTER" >/dev/null
@@ -194,6 +220,10 @@ release_current() {
 }
 
 install_istio() {
+  if [ "$PANTRY_CLUSTER" = kind ]; then
+    install_ci_gateway
+    return 0
+  fi
   if release_current istio-base istio-system "base-$ISTIO_VERSION"; then
     say "Istio base $ISTIO_VERSION already installed"
   else
@@ -201,12 +231,22 @@ install_istio() {
     hm upgrade --install istio-base base --repo "$ISTIO_REPO" --version "$ISTIO_VERSION" \
       -n istio-system --create-namespace --set defaultRevision=default --wait
   fi
+  # Istio's CNI node agent sets up each pod's traffic redirection, so the sidecar needs no
+  # init container with NET_ADMIN: the app's namespace can then enforce the `restricted` Pod
+  # Security Standard. global.platform=k3d gives k3s's CNI folders.
+  if release_current istio-cni istio-system "cni-$ISTIO_VERSION"; then
+    say "Istio CNI $ISTIO_VERSION already installed"
+  else
+    say "installing Istio's CNI node agent $ISTIO_VERSION"
+    hm upgrade --install istio-cni cni --repo "$ISTIO_REPO" --version "$ISTIO_VERSION" \
+      -n istio-system --set global.platform=k3d --wait --timeout 10m
+  fi
   if release_current istiod istio-system "istiod-$ISTIO_VERSION"; then
     say "istiod $ISTIO_VERSION already installed"
   else
     say "installing istiod $ISTIO_VERSION"
     hm upgrade --install istiod istiod --repo "$ISTIO_REPO" --version "$ISTIO_VERSION" \
-      -n istio-system --wait --timeout 10m
+      -n istio-system --set global.platform=k3d --set pilot.cni.enabled=true --wait --timeout 10m
   fi
   kc create namespace istio-ingress --dry-run=client -o yaml | kc apply -f - >/dev/null
   kc label namespace istio-ingress istio-injection=enabled --overwrite >/dev/null
@@ -219,6 +259,41 @@ install_istio() {
     hm upgrade --install istio-ingress gateway --repo "$ISTIO_REPO" --version "$ISTIO_VERSION" \
       -n istio-ingress --wait --timeout 10m
   fi
+}
+
+# --- the CI cluster's stand-ins (PANTRY_CLUSTER=kind) ------------------------------------------------
+# Test-only images of helm/ci, built from kind/images/infra.Dockerfile and pushed like the app's.
+ci_images() {
+  [ -z "${CI_IMAGE_TAG:-}" ] || return 0
+  CI_IMAGE_TAG="$({
+    cat kind/images/infra.Dockerfile
+    for file in kind/images/infra/*; do printf '%s\n' "$file"; cat "$file"; done
+  } | git hash-object --stdin | cut -c1-12)"
+  for target in postgresql redis rabbitmq gateway; do
+    image="$REGISTRY_PUSH/pantry-ci/$target:$CI_IMAGE_TAG"
+    if docker image inspect "$image" >/dev/null 2>&1; then continue; fi
+    say "building the test-only image pantry-ci/$target:$CI_IMAGE_TAG"
+    docker buildx build --load --progress=quiet -f kind/images/infra.Dockerfile --target "$target" \
+      -t "$image" kind/images/infra >/dev/null ||
+      die "the image pantry-ci/$target did not build" "docker buildx build -f kind/images/infra.Dockerfile --target $target kind/images/infra"
+    docker push --quiet "$image" >/dev/null || die "could not push $image"
+  done
+}
+
+# Istio's CRDs (the chart's Istio objects are applied against them, validated by the API
+# server) and nginx in place of the Envoy gateway, with the VirtualService's routes.
+install_ci_gateway() {
+  crds=".tools/istio/crds-$ISTIO_VERSION.yaml"
+  [ -s "$crds" ] || die "Istio's CRDs are missing: make tools"
+  say "applying Istio $ISTIO_VERSION's CRDs (no Envoy on this cluster: they validate the chart's Istio objects)"
+  kc apply --server-side --force-conflicts -f "$crds" >/dev/null
+  kc create namespace istio-ingress --dry-run=client -o yaml | kc apply -f - >/dev/null
+  ci_images
+  say "installing the CI gateway (helm/ci, release ci-gateway) in istio-ingress"
+  hm upgrade --install ci-gateway helm/ci -n istio-ingress --set gateway.enabled=true \
+    --set image.registry="$(registry_for_nodes)" --set-string image.tag="$CI_IMAGE_TAG" \
+    --wait --timeout 5m ||
+    die "the CI gateway did not become ready" "kubectl --context $CONTEXT -n istio-ingress get pods"
 }
 
 # 32 hex characters (URL-safe: they go into the connection URLs).
@@ -234,8 +309,14 @@ secret_key() {
 ensure_namespaces_and_secrets() {
   kc create namespace "$INFRA_NAMESPACE" --dry-run=client -o yaml | kc apply -f - >/dev/null
   kc create namespace "$APP_NAMESPACE" --dry-run=client -o yaml | kc apply -f - >/dev/null
-  # The app's pods get Istio's sidecar; the infrastructure stays out of the mesh.
-  kc label namespace "$APP_NAMESPACE" istio-injection=enabled --overwrite >/dev/null
+  # Every pod of the app must meet the `restricted` Pod Security Standard (the API server
+  # refuses any other). With Istio, the app's pods get the sidecar (its CNI agent does the
+  # redirection, so no privileged init container); the infrastructure stays out of the mesh.
+  kc label namespace "$APP_NAMESPACE" --overwrite \
+    pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/warn=restricted >/dev/null
+  if [ "$PANTRY_CLUSTER" = k3d ]; then
+    kc label namespace "$APP_NAMESPACE" istio-injection=enabled --overwrite >/dev/null
+  fi
 
   if ! kc -n "$INFRA_NAMESPACE" get secret pantry-infra-credentials >/dev/null 2>&1; then
     say "creating random passwords for PostgreSQL, Redis and RabbitMQ"
@@ -248,9 +329,9 @@ ensure_namespaces_and_secrets() {
   fi
 
   # The app's Secret: the URLs, made from those passwords (written to a private temporary
-  # file, never on a command line).
-  env_file="$(mktemp)"
-  chmod 600 "$env_file"
+  # file, never on a command line; the EXIT trap removes it whatever happens).
+  env_file="$TMP_DIR/app-secrets.env"
+  (umask 077 && : >"$env_file")
   infra="$INFRA_NAMESPACE.svc.cluster.local"
   {
     echo "database-url=postgresql://pantry:$(secret_key "$INFRA_NAMESPACE" pantry-infra-credentials password)@postgresql.$infra:5432/pantry"
@@ -263,6 +344,16 @@ ensure_namespaces_and_secrets() {
 }
 
 install_infra() {
+  if [ "$PANTRY_CLUSTER" = kind ]; then
+    # The Bitnami images cannot be pulled here: the same Services from images built here.
+    ci_images
+    say "installing PostgreSQL, Redis and RabbitMQ (helm/ci, release ci-infra) in $INFRA_NAMESPACE"
+    hm upgrade --install ci-infra helm/ci -n "$INFRA_NAMESPACE" --set servers.enabled=true \
+      --set image.registry="$(registry_for_nodes)" --set-string image.tag="$CI_IMAGE_TAG" \
+      --wait --timeout 5m ||
+      die "the CI servers did not become ready" "kubectl --context $CONTEXT -n $INFRA_NAMESPACE get pods"
+    return 0
+  fi
   for chart in postgresql redis rabbitmq; do
     case "$chart" in
       postgresql) version="$POSTGRESQL_CHART_VERSION" ;;
@@ -287,8 +378,8 @@ newrelic_on() {
 # The license key into the Secret newrelic-license of a namespace: written to a private temporary
 # file by printf (a shell builtin: no process shows it), never on a command line or in a values file.
 newrelic_secret() {
-  key_file="$(mktemp)"
-  chmod 600 "$key_file"
+  key_file="$TMP_DIR/newrelic-license-key"
+  (umask 077 && : >"$key_file")
   printf '%s' "$NEW_RELIC_LICENSE_KEY" >"$key_file"
   if ! kc -n "$1" create secret generic "$NEWRELIC_SECRET" --from-file=license-key="$key_file" \
     --dry-run=client -o yaml | kc apply -f - >/dev/null; then
@@ -326,17 +417,52 @@ install_newrelic() {
       "Without it: unset NEW_RELIC_LICENSE_KEY and run make dev again"
 }
 
+# A release that a killed helm left pending-install, -upgrade or -rollback: helm refuses every
+# further command on it ("another operation is in progress") until it is settled by hand.
+check_not_pending() {
+  last="$(hm history "$RELEASE" -n "$APP_NAMESPACE" --max 1 -o json 2>/dev/null |
+    sed -n 's/.*"revision":\([0-9]*\).*"status":"\([a-z-]*\)".*/\1 \2/p')"
+  revision="${last%% *}"
+  state="${last#* }"
+  case "$state" in
+    pending-install)
+      die "the release $RELEASE is pending-install: an earlier 'helm install' was stopped before it finished (killed, or the machine slept), and helm refuses to go on with it" \
+        "Remove the unfinished release, then run this again:" \
+        "  $HELM --kube-context $CONTEXT uninstall $RELEASE -n $APP_NAMESPACE" ;;
+    pending-upgrade | pending-rollback)
+      good="$(hm history "$RELEASE" -n "$APP_NAMESPACE" -o json 2>/dev/null |
+        tr '}' '\n' | grep -E '"status":"(deployed|superseded)"' |
+        sed -n 's/.*"revision":\([0-9]*\).*/\1/p' | tail -n 1)"
+      die "the release $RELEASE is $state at revision $revision: an earlier helm command was stopped before it finished (killed, or the machine slept), and helm refuses to go on with it" \
+        "Roll back to the last revision that was deployed, then run this again:" \
+        "  $HELM --kube-context $CONTEXT rollback $RELEASE ${good:-<revision>} -n $APP_NAMESPACE" \
+        "(helm --kube-context $CONTEXT history $RELEASE -n $APP_NAMESPACE lists the revisions)" ;;
+  esac
+}
+
+# The values of this cluster: local.yaml, and on the CI cluster ci.yaml over it.
+values_args() {
+  printf '%s\n' -f helm/values/local.yaml
+  if [ "$PANTRY_CLUSTER" = kind ]; then printf '%s\n' -f helm/values/ci.yaml; fi
+}
+
 install_app() {
   tag="$1"
   newrelic_enabled=false
   if newrelic_on; then newrelic_enabled=true; fi
   registry="$(registry_for_nodes)"
+  check_not_pending
   say "installing $RELEASE ($registry/pantry-chef/*:$tag) in $APP_NAMESPACE"
   "$HELM" dependency build helm/pantry-chef --skip-refresh >/dev/null
-  hm upgrade --install "$RELEASE" helm/pantry-chef -n "$APP_NAMESPACE" \
-    -f helm/values/local.yaml --set "image.registry=$registry" --set "image.tag=$tag" \
-    --set "newRelic.enabled=$newrelic_enabled" --wait --timeout 10m ||
-    die "the release $RELEASE did not become ready" \
+  # --set-string: a revision of digits only (1234567) would otherwise become a number, which
+  # the chart's schema refuses as a tag. --atomic: a release that does not become ready is
+  # rolled back, and the previous revision keeps serving.
+  # shellcheck disable=SC2046 # values_args prints one word a line
+  hm upgrade --install "$RELEASE" helm/pantry-chef -n "$APP_NAMESPACE" $(values_args) \
+    --set-string "image.registry=$registry" --set-string "image.tag=$tag" \
+    --set "newRelic.enabled=$newrelic_enabled" \
+    --wait --atomic --timeout 10m ||
+    die "the release $RELEASE did not become ready (helm rolled it back)" \
       "kubectl --context $CONTEXT -n $APP_NAMESPACE get pods,jobs" \
       "Migrations: kubectl --context $CONTEXT -n $APP_NAMESPACE logs job/$RELEASE-migrations-migrate" \
       "ErrImagePull: kubectl --context $CONTEXT -n $APP_NAMESPACE describe pod -l app.kubernetes.io/instance=$RELEASE"
@@ -364,9 +490,8 @@ ingress_diagnosis() {
 
 smoke() {
   say "smoke check through the ingress at $INGRESS_URL"
-  body="$(mktemp)"
-  headers="$(mktemp)"
-  trap 'rm -f "$body" "$headers"' EXIT
+  body="$TMP_DIR/body"
+  headers="$TMP_DIR/headers"
 
   code=0
   status="$(curl -sS -o "$body" -w '%{http_code}' --max-time 10 "$INGRESS_URL/api/v1/health")" || code=$?
@@ -441,11 +566,18 @@ up() {
 }
 
 status() {
-  command -v k3d >/dev/null 2>&1 && k3d cluster list
-  k3d cluster get "$CLUSTER" >/dev/null 2>&1 || {
-    echo "No cluster $CLUSTER: make dev"
-    return 0
-  }
+  if [ "$PANTRY_CLUSTER" = kind ]; then
+    kind get clusters 2>/dev/null | grep -qx "$CLUSTER" || {
+      echo "No kind cluster $CLUSTER: make cluster-up"
+      return 0
+    }
+  else
+    command -v k3d >/dev/null 2>&1 && k3d cluster list
+    k3d cluster get "$CLUSTER" >/dev/null 2>&1 || {
+      echo "No cluster $CLUSTER: make dev"
+      return 0
+    }
+  fi
   hm list -A
   for namespace in istio-system istio-ingress "$INFRA_NAMESPACE" "$APP_NAMESPACE" "$NEWRELIC_NAMESPACE"; do
     echo
@@ -462,7 +594,7 @@ forward() {
   api_pid=$!
   kc -n "$APP_NAMESPACE" port-forward "svc/$RELEASE-realtime" 8001:8001 &
   realtime_pid=$!
-  trap 'kill "$api_pid" "$realtime_pid" 2>/dev/null || true' EXIT INT TERM
+  trap 'kill "$api_pid" "$realtime_pid" 2>/dev/null || true; rm -rf "$TMP_DIR"' EXIT INT TERM
   wait "$api_pid" "$realtime_pid"
 }
 
@@ -485,8 +617,18 @@ case "${1:-up}" in
     say "built pantry-chef/{api,recipe-engine,realtime}:$tag"
     ;;
   smoke) smoke ;;
+  app)
+    check_tools
+    ensure_cluster
+    ensure_namespaces_and_secrets
+    tag="$(image_tag)"
+    build_images "$tag"
+    push_images "$tag"
+    install_app "$tag"
+    smoke
+    ;;
   status) status ;;
   forward) forward ;;
   down) down ;;
-  *) die "unknown command ${1}" "usage: scripts/dev.sh [up|images|smoke|status|forward|down]" ;;
+  *) die "unknown command ${1}" "usage: scripts/dev.sh [up|images|smoke|app|status|forward|down]" ;;
 esac

@@ -8,6 +8,10 @@
 #   .tools/prometheus-operator/prometheusrules-<version>.yaml
 #                                        the PrometheusRule CRD, read from the Go module
 #                                        github.com/prometheus-operator/prometheus-operator
+#   .tools/k3d/config-v1alpha5.schema.json
+#                                        the JSON schema of k3d/cluster.yaml, from the Go module
+#                                        github.com/k3d-io/k3d/v5 (or its release's file without
+#                                        Go), checked against a pinned SHA-256
 #   .tools/bin/promtool                  Prometheus' promtool (`check rules` of the chart's
 #                                        PrometheusRule), built with Go at a pinned version;
 #                                        skipped without Go (the PromQL is still parsed)
@@ -27,10 +31,13 @@ ISTIO_VERSION="1.31.4"
 PROMETHEUS_OPERATOR_VERSION="v0.85.0"
 PROMETHEUS_MODULE_VERSION="v0.305.0"
 PROMETHEUS_VERSION="3.5.0"
+# The k3d whose config schema (k3d.io/v1alpha5) the chart tests validate k3d/cluster.yaml with.
+K3D_SCHEMA_VERSION="v5.9.0"
+K3D_SCHEMA_SHA256="fb1d8573831a3d160f135bb6a813c7bbea837d0901dcee58c209c22be4e8e6d8"
 
 TOOLS_DIR="$PWD/.tools"
 BIN_DIR="$TOOLS_DIR/bin"
-mkdir -p "$BIN_DIR" "$TOOLS_DIR/istio" "$TOOLS_DIR/prometheus-operator"
+mkdir -p "$BIN_DIR" "$TOOLS_DIR/istio" "$TOOLS_DIR/prometheus-operator" "$TOOLS_DIR/k3d"
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'install-tools: %s\n' "$*" >&2; exit 1; }
@@ -122,6 +129,30 @@ elif command -v go >/dev/null 2>&1; then
   touch "$promtool_stamp"
 else
   say "no Go: promtool skipped (the chart tests still parse the PromQL)"
+fi
+
+# --- k3d's config schema -----------------------------------------------------------------------
+sha256() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1"; else shasum -a 256 "$1"; fi | cut -d' ' -f1
+}
+k3d_schema="$TOOLS_DIR/k3d/config-v1alpha5.schema.json"
+if [ -s "$k3d_schema" ] && [ "$(sha256 "$k3d_schema")" = "$K3D_SCHEMA_SHA256" ]; then
+  say "k3d $K3D_SCHEMA_VERSION config schema already in .tools/k3d"
+else
+  if command -v go >/dev/null 2>&1; then
+    say "fetching k3d $K3D_SCHEMA_VERSION's config schema (Go module github.com/k3d-io/k3d/v5)"
+    dir="$(module_dir "github.com/k3d-io/k3d/v5@$K3D_SCHEMA_VERSION")"
+    cp "$dir/pkg/config/v1alpha5/schema.json" "$k3d_schema.tmp"
+  else
+    say "fetching k3d $K3D_SCHEMA_VERSION's config schema (its release's file)"
+    curl -fsSL -o "$k3d_schema.tmp" \
+      "https://raw.githubusercontent.com/k3d-io/k3d/$K3D_SCHEMA_VERSION/pkg/config/v1alpha5/schema.json"
+  fi
+  chmod u+w "$k3d_schema.tmp"
+  got="$(sha256 "$k3d_schema.tmp")"
+  [ "$got" = "$K3D_SCHEMA_SHA256" ] ||
+    die "k3d's schema has SHA-256 $got, not the pinned $K3D_SCHEMA_SHA256"
+  mv "$k3d_schema.tmp" "$k3d_schema"
 fi
 
 say "tools ready in .tools/"

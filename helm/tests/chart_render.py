@@ -42,6 +42,17 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
         "--set",
         "image.registry=pantry-registry.localhost:5000",
     ),
+    # The CI cluster's values: local.yaml, ci.yaml over it (scripts/dev.sh, PANTRY_CLUSTER=kind).
+    "ci": (
+        "-f",
+        str(VALUES / "local.yaml"),
+        "-f",
+        str(VALUES / "ci.yaml"),
+        "--set",
+        f"image.tag={TEST_TAG}",
+        "--set",
+        "image.registry=pantry-registry.localhost:5000",
+    ),
     "production": ("-f", str(VALUES / "production.yaml"), "--set", f"image.tag={TEST_TAG}"),
     # Every switch on, so that every template is rendered and validated at least once.
     "everything": (

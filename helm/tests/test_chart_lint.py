@@ -16,6 +16,21 @@ def test_library_chart_lints() -> None:
     run_helm("lint", "--strict", str(LIBRARY))
 
 
+def test_ci_chart_lints() -> None:
+    """helm/ci, the CI cluster's test-only servers and gateway (scripts/dev.sh installs it)."""
+    run_helm(
+        "lint",
+        "--strict",
+        str(REPO / "helm" / "ci"),
+        "--set",
+        "servers.enabled=true",
+        "--set",
+        "gateway.enabled=true",
+        "--set-string",
+        "image.tag=0123456",
+    )
+
+
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_chart_lints(name: str) -> None:
     _dependencies_built()
