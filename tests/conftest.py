@@ -29,6 +29,10 @@ from .servers import ServerUrls, discover_servers, free_port, serve
 from .thirdparty import ThirdParty
 
 
+# tests/cluster runs on the CI cluster only: `make cluster-test` (PANTRY_CLUSTER=kind).
+collect_ignore = [] if os.environ.get("PANTRY_CLUSTER") else ["cluster"]
+
+
 def with_database(dsn: str, name: str) -> str:
     parts = urlsplit(dsn)
     return urlunsplit(parts._replace(path=f"/{name}"))
