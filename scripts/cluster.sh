@@ -283,7 +283,7 @@ node_image() {
     containerd >/tmp/containerd.log 2>&1 &
     for _ in $(seq 30); do ctr version >/dev/null 2>&1 && break; sleep 1; done
     ctr --namespace=k8s.io images import --all-platforms --no-unpack --snapshotter overlayfs /kind/images.tar >/dev/null
-    ctr --namespace=k8s.io images list -q
+    ctr --namespace=k8s.io images list -q | grep -v "^sha256:"
     rm -f /kind/images.tar
     kill %1 && wait || true' | sed 's/^/    preloaded /'
   docker commit --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' \
