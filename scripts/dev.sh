@@ -420,8 +420,9 @@ install_newrelic() {
 # A release that a killed helm left pending-install, -upgrade or -rollback: helm refuses every
 # further command on it ("another operation is in progress") until it is settled by hand.
 check_not_pending() {
+  # No release yet: no history, nothing pending.
   last="$(hm history "$RELEASE" -n "$APP_NAMESPACE" --max 1 -o json 2>/dev/null |
-    sed -n 's/.*"revision":\([0-9]*\).*"status":"\([a-z-]*\)".*/\1 \2/p')"
+    sed -n 's/.*"revision":\([0-9]*\).*"status":"\([a-z-]*\)".*/\1 \2/p' || true)"
   revision="${last%% *}"
   state="${last#* }"
   case "$state" in
@@ -432,7 +433,7 @@ check_not_pending() {
     pending-upgrade | pending-rollback)
       good="$(hm history "$RELEASE" -n "$APP_NAMESPACE" -o json 2>/dev/null |
         tr '}' '\n' | grep -E '"status":"(deployed|superseded)"' |
-        sed -n 's/.*"revision":\([0-9]*\).*/\1/p' | tail -n 1)"
+        sed -n 's/.*"revision":\([0-9]*\).*/\1/p' | tail -n 1 || true)"
       die "the release $RELEASE is $state at revision $revision: an earlier helm command was stopped before it finished (killed, or the machine slept), and helm refuses to go on with it" \
         "Roll back to the last revision that was deployed, then run this again:" \
         "  $HELM --kube-context $CONTEXT rollback $RELEASE ${good:-<revision>} -n $APP_NAMESPACE" \
