@@ -106,3 +106,16 @@ def rolled_out() -> bool:
         ):
             return False
     return True
+
+
+def nodes() -> list[str]:
+    return run("kind", "get", "nodes", "--name", CONTEXT.removeprefix("kind-")).split()
+
+
+def service_programmed(namespace: str, name: str) -> bool:
+    """Whether kube-proxy on every node routes the Service's cluster IP. Until then a
+    connection to it leaves the node unrouted, so tests wait for this before they call it."""
+    comment = f'"{namespace}/{name} cluster IP"'
+    return all(
+        comment in run("docker", "exec", node, "iptables-save", "-t", "nat") for node in nodes()
+    )

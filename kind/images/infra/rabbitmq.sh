@@ -1,11 +1,11 @@
 #!/bin/sh
 # RabbitMQ for the CI cluster: user RABBITMQ_USER with RABBITMQ_PASSWORD, the Erlang cookie
-# from RABBITMQ_ERLANG_COOKIE, and the memory alarm relative to the container's memory limit
+# from PANTRY_ERLANG_COOKIE, and the memory alarm relative to the container's memory limit
 # (RABBITMQ_MEMORY_LIMIT, in bytes, from the pod's own limits.memory): RabbitMQ would otherwise
 # take the node's memory as its total and be killed by the limit before its alarm fires.
 set -eu
 umask 077
-printf '%s' "$RABBITMQ_ERLANG_COOKIE" >"$HOME/.erlang.cookie"
+printf '%s' "$PANTRY_ERLANG_COOKIE" >"$HOME/.erlang.cookie"
 config=/tmp/rabbitmq.conf
 {
   echo "default_user = $RABBITMQ_USER"
