@@ -16,8 +16,8 @@ RefreshStatus = Literal["refreshing", "complete"]
 
 # Misspelt words are corrected to the nearest known word (trigram similarity, threshold 0.3).
 # `trgm`: the trigrams of the corrected text as integers, as `recipe_search.title_trgm` has them;
-# `and_n`: how many nodes (lexemes and operators) `q_and` has, 2k - 1 for k lexemes; `title_q`:
-# titles with every trigram of a query word (`recipe_search.title_trgm @@ title_q`).
+# `and_n`: how many nodes (lexemes and operators) `q_and` has, 2k - 1 for k lexemes; `*_terms`:
+# how many of them a match of each branch can have at most, for the rank bound (NULL: unbounded).
 _WORDS_CTE = """
 words AS (
     SELECT coalesce(
@@ -25,7 +25,7 @@ words AS (
         (SELECT w.word FROM search_words w WHERE w.word % t.tok
          ORDER BY w.word <-> t.tok, w.word LIMIT 1)
     ) AS word
-    FROM unnest($1::text[]) WITH ORDINALITY AS t(tok, n)
+    FROM unnest((SELECT words FROM params)) WITH ORDINALITY AS t(tok, n)
     ORDER BY t.n
 ),
 terms AS (
@@ -33,10 +33,9 @@ terms AS (
 ),
 tsq AS (
     SELECT q.*, numnode(q.q_and) AS and_n,
-           pantry_trgm_ids(q.text) AS trgm, cardinality(pantry_trgm_ids(q.text)) AS trgm_n,
-           (SELECT string_agg('(' || array_to_string(pantry_trgm_ids(w.word), '&') || ')', '|')
-            FROM words w WHERE numnode(plainto_tsquery('english', w.word)) > 0)::query_int
-           AS title_q
+           CASE WHEN numnode(q.q_and) = 1 THEN 1 END AS and_terms,
+           numnode(q.q_and) / 2 AS or_terms,
+           pantry_trgm_ids(q.text) AS trgm, cardinality(pantry_trgm_ids(q.text)) AS trgm_n
     FROM (
         SELECT plainto_tsquery('english', text) AS q_and,
                replace(plainto_tsquery('english', text)::text, ' & ', ' | ')::tsquery AS q_or,
@@ -45,10 +44,19 @@ tsq AS (
     ) q
 )"""
 
+# Every parameter is typed here, whether or not this shape of query uses it. The statement
+# uses them through this CTE (each an InitPlan), never as $n: its plan is then the same for any
+# values, and PostgreSQL keeps the generic one rather than planning every execution anew.
+_PARAMS_CTE = """params AS (
+    SELECT $1::text[] AS words, $2::text[] AS covered, $3::text[] AS excluded,
+           $4::text[] AS diets, $5::int AS max_time, $6::text AS cuisine,
+           $7::int AS lim, $8::int AS off
+)"""
+
 # Food names as ids (`food_terms`). A name no recipe uses has no id: it covers, or excludes,
 # nothing, as it would by name.
-_HAVE_CTE = "have AS (SELECT pantry_food_ids($2::text[]) AS ids)"
-_EXCLUDED_CTE = "excluded AS (SELECT pantry_food_ids($3::text[]) AS ids)"
+_HAVE_CTE = "have AS (SELECT pantry_food_ids(covered) AS ids FROM params)"
+_EXCLUDED_CTE = "excluded AS (SELECT pantry_food_ids(excluded) AS ids FROM params)"
 
 # How much a bound adds to be sure to be one: scores are float4, and ts_rank_cd sums float4
 # weights.
@@ -72,17 +80,17 @@ def have_kinds(query: SearchQuery, vocab: FoodVocabulary) -> list[str]:
     return sorted(covered)
 
 
-def _filters(query: SearchQuery) -> str:
-    """The filters, on `recipe_search s`."""
+def _filters(query: SearchQuery, alias: str = "s") -> str:
+    """The filters, on `recipe_search` as `alias`."""
     filters = []
     if query.exclude:
-        filters.append("NOT (s.closure_ids && (SELECT ids FROM excluded))")
+        filters.append(f"NOT ({alias}.closure_ids && (SELECT ids FROM excluded))")
     if query.diets:
-        filters.append("s.diets @> $4::text[]")
+        filters.append(f"{alias}.diets @> (SELECT diets FROM params)")
     if query.max_time is not None:
-        filters.append("s.total_time_min <= $5::int")
+        filters.append(f"{alias}.total_time_min <= (SELECT max_time FROM params)")
     if query.cuisine:
-        filters.append("s.cuisine_key = $6::text")
+        filters.append(f"{alias}.cuisine_key = (SELECT cuisine FROM params)")
     return "".join(f" AND {f}" for f in filters)
 
 
@@ -103,8 +111,7 @@ def build_sql(query: SearchQuery) -> str:
     Matches are found in the narrow `recipe_search` (text) or `recipe_foods` (`have` alone)
     tables; the wide recipe rows are read for the page only. `total` counts every match.
     """
-    # Every parameter is typed here, whether or not this shape of query uses it.
-    ctes = ["params AS (SELECT $1::text[], $2::text[], $3::text[], $4::text[], $5::int, $6::text)"]
+    ctes = [_PARAMS_CTE]
     if query.have:
         ctes.append(_HAVE_CTE)
     if query.exclude:
@@ -137,9 +144,34 @@ def _have_ctes(query: SearchQuery) -> list[str]:
            (h.used_n::real / greatest(h.food_count, 1))::real AS score, count(*) OVER () AS total
     FROM hits h
     ORDER BY {_order(query, "")}
-    LIMIT $7::int OFFSET $8::int
+    LIMIT (SELECT lim FROM params) OFFSET (SELECT off FROM params)
 )""",
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Branch:
+    name: str
+    q: str  # its tsquery, a column of `tsq`
+    half: bool  # whether its text score is halved
+    # How many query lexemes a match can have at most, for the rank bound (NULL: unbounded).
+    terms: str
+    guard: str  # when it runs at all
+
+
+_BRANCHES = (
+    # Every word: bounded for one lexeme (each position a cover), not for several.
+    _Branch("and", "q_and", False, "tsq.and_terms", ""),
+    # Any word, when there are several (k lexemes, 2k - 1 nodes) and no match has all of them:
+    # k - 1 at most, each position a cover.
+    _Branch(
+        "or",
+        "q_or",
+        True,
+        "tsq.or_terms",
+        "tsq.and_n > 1 AND (SELECT total FROM and_pass) = 0 AND ",
+    ),
+)
 
 
 def _text_ctes(query: SearchQuery) -> list[str]:
@@ -147,167 +179,135 @@ def _text_ctes(query: SearchQuery) -> list[str]:
     word (scored half), by text rank (title > ingredients > description), title similarity and
     coverage.
 
-    The text rank (ts_rank_cd), the costly part, is only computed where it can change the page.
-    For one word, or any of several, it is R / (R + 1) of a sum R over the word's positions of
-    their weights (A 1, B 0.4, C 0.2), at most k·c / (k·c + 1) for k words in a recipe where no
-    word sums more than c (`recipe_search.max_lexeme_weight`); with the rest of the score
-    computed exactly (title similarity from trigram ids, coverage) that bounds a match's score.
-    A bar comes first: the page's last place among a few likely matches (titles with a query
-    word, shortest first), scored for real. Then one pass over the matches counts them all and
-    ranks and scores those whose bound reaches the bar; no other can be on the page. The page
-    is the one scoring every match gives, ties included. With all of several words the rank is
-    bounded by 1 only: it is computed for about every match.
+    ts_rank_cd, the costly part, is computed only for the matches that can reach the page. For
+    k lexemes in a match, each position its own cover, the rank is R / (R + 1) with R the sum
+    of their positions' weights (A 1, B 0.4, C 0.2): at most k·c / (k·c + 1) where c is the
+    largest such sum of a lexeme of the recipe, or of its positions out of the title when no
+    query word is in the title (`max_rank`, `max_body_rank`: c / (c + 1)). With that and the
+    exact rest of the score (title similarity from trigram ids, coverage), each match has a
+    bound.
+
+    A bar comes first: the page's last place among likely matches (a query word in the title,
+    shortest titles first), scored for real; the page's own last place is no worse. One pass
+    over the matches counts them all and scores those whose bound, for a title without a query
+    word, reaches the bar, cheapest check first (coverage, the similarity that takes against
+    what the trigram counts allow, then against the trigrams); those with a query word in the
+    title are checked with their own bound. The page is the one scoring every match gives, ties
+    included. With every one of several words, the rank is bounded by 1 only; with no bar (too
+    few likely matches), every match is scored.
+
+    (Kept under asyncpg's 15 kB for statements it prepares once: over it, every execution is
+    parsed and planned anew.)
     """
-    where = _filters(query)
     has_have = bool(query.have)
     fewest = has_have and query.sort == "fewest_missing"
-
-    def score(rank: str, similarity: str, factor: str, h: str = "h") -> str:
-        text = f"({rank} * 0.6 + {similarity} * 0.4){factor}"
-        if not has_have:
-            return text
-        return f"({text} + 0.3 * ({h}.used_n::real / greatest({h}.food_count, 1)))"
-
-    def similarity(h: str) -> str:
-        """pg_trgm's similarity(title_key, text), exactly, from `common` trigrams."""
-        return (
-            f"CASE WHEN {h}.title_n = 0 OR tsq.trgm_n = 0 THEN 0::real"
-            f" ELSE {h}.common::real / ({h}.title_n + tsq.trgm_n - {h}.common)::real END"
-        )
-
-    def similarity_bound(h: str) -> str:
-        """Its bound from the trigram counts alone."""
-        return f"least({h}.title_n, tsq.trgm_n)::float8 / greatest({h}.title_n, tsq.trgm_n, 1)"
-
-    # What bounds the rank: the largest weight sum of a lexeme, or of a lexeme's positions out of
-    # the title when no query word is in the title.
-    cap = (
-        "CASE WHEN s.title_lexemes @@ tsq.q_or THEN s.max_lexeme_weight"
-        " ELSE s.max_body_lexeme_weight END"
+    n = "(SELECT lim + off FROM params)"
+    missing = "h.food_count - h.used_n"
+    coverage = "(h.used_n::real / greatest(h.food_count, 1))"
+    common = "icount(h.title_trgm & tsq.trgm)"
+    similarity = (
+        "CASE WHEN h.title_n = 0 OR tsq.trgm_n = 0 THEN 0::real"
+        f" ELSE {common}::real / (h.title_n + tsq.trgm_n - {common})::real END"
     )
-    used, coverage = "", ""
-    if has_have:
-        used = ", icount(s.food_ids & (SELECT ids FROM have)) AS used_n"
-        coverage = ", s.used_n, s.food_count, s.missing"
-    # Computed once a row (OFFSET 0 keeps them from being folded into each use).
-    source = f"""(
-                SELECT c.*{", c.food_count - c.used_n AS missing" if has_have else ""} FROM (
-                    SELECT s.*, {cap} AS cap{used}
-                    FROM recipe_search s, tsq
-                    WHERE {{guard}}s.document @@ tsq.{{q}}{where}
-                    OFFSET 0
-                ) c
-            ) s, tsq"""
-    kept = ", h.used_n, h.missing" if has_have else ""
-    n = "$7::int + $8::int"
+    kept = f", h.used_n, {missing} AS missing" if has_have else ""
     if fewest:
-        seed_order, bar_order = "missing, -used_n, title_n", "missing, used_n DESC, score DESC"
+        seed_order = f"{missing}, h.used_n DESC, h.title_n"
+        bar_order = "missing, used_n DESC, score DESC"
     else:
-        seed_order, bar_order = "title_n", "score DESC"
+        seed_order, bar_order = "h.title_n", "score DESC"
     columns = ["id", "score", "used_n", "missing"] if has_have else ["id", "score"]
     ctes = [_WORDS_CTE.strip()]
-    branches = [
-        # q, factor (OR matches score half), rank bound, guard
-        ("and", "q_and", "", "CASE WHEN tsq.and_n = 1 THEN {c} / ({c} + 1) ELSE 1 END", ""),
-        # Only when no recipe has every one of several words: so no OR match has all k.
-        (
-            "or",
-            "q_or",
-            " * 0.5",
-            "(tsq.and_n / 2) * {c} / ((tsq.and_n / 2) * {c} + 1)",
-            "tsq.and_n > 1 AND (SELECT total FROM and_pass) = 0 AND ",
-        ),
-    ]
-    for name, q, factor, rank_max, guard in branches:
-        exact = f"({score(f'ts_rank_cd(h.document, tsq.{q}, 32)', similarity('h'), factor)})::real"
-        bar = f"(SELECT score FROM {name}_bar)"
-        no_bar = f"NOT EXISTS (SELECT 1 FROM {name}_bar)"
-        # Which matches may reach the page, from what costs least to what costs most: coverage
-        # (sorted by fewest missing), the score with similarity bounded by trigram counts
-        # (before the trigrams are compared), the score with the rank alone bounded.
-        loose = (
-            f"{score(rank_max.format(c='s.cap'), similarity_bound('s'), factor, 's')}"
-            f" + {_SLACK} >= {bar}"
-        )
-        bound = f"{score(rank_max.format(c='h.cap'), similarity('h'), factor)} + {_SLACK} >= {bar}"
-        if fewest:
-            best = f"(SELECT missing, -used_n FROM {name}_bar)"
-            compare = (
-                f"{no_bar} OR (s.missing, -s.used_n) < {best}"
-                f" OR ((s.missing, -s.used_n) = {best} AND {loose})"
+    for b in _BRANCHES:
+        name = b.name
+
+        def matches(base: str, join: str = "", b: _Branch = b) -> str:
+            """The matches among `base` (a recipe_search) as `h`, with `tsq`: a FROM ... WHERE."""
+            if not has_have:
+                where = _filters(query, "h")
+                return f"{base} h, tsq{join} WHERE {b.guard}h.document @@ tsq.{b.q}{where}"
+            # Coverage once a row (OFFSET 0 keeps it from being folded into each use of it).
+            return (
+                "(SELECT s.*, icount(s.food_ids & (SELECT ids FROM have)) AS used_n"
+                f" FROM {base} s, tsq WHERE {b.guard}s.document @@ tsq.{b.q}"
+                f"{_filters(query)} OFFSET 0) h, tsq{join} WHERE true"
             )
-            final = f"{no_bar} OR (h.missing, -h.used_n) < {best} OR {bound}"
-        else:
-            compare = f"{no_bar} OR {loose}"
-            final = f"{no_bar} OR {bound}"
-        trigrams = "icount(s.title_trgm & tsq.trgm)"
-        matches = f"""SELECT s.recipe_id AS id, s.document, s.title_n, s.cap{
-            coverage
-        }, {{common}} AS common
-            FROM {source.format(guard=guard, q=q)}
-            OFFSET 0"""
-        # The seed: matches with a query word in the title (GIN on title_trgm).
-        seed = matches.format(common=trigrams).replace(
-            "FROM recipe_search s,",
-            "FROM (SELECT * FROM recipe_search s WHERE s.title_trgm @@ (SELECT title_q FROM tsq)"
-            " OFFSET 0) s,",
+
+        factor = " * 0.5" if b.half else ""
+        text = f"(ts_rank_cd(h.document, tsq.{b.q}, 32) * 0.6 + {similarity} * 0.4){factor}"
+        exact = f"({text} + 0.3 * {coverage})::real" if has_have else f"({text})::real"
+
+        def check(rank: str, b: _Branch = b, name: str = name) -> str:
+            """Whether a match can reach the bar, its rank at most `rank` (c / (c + 1)).
+
+            It takes a title similarity of s = need - 1.5 R (- coverage), R the rank bound for
+            its terms; similarity is at most min / max of the trigram counts, and common /
+            (title + text - common) >= s when common (1 + s) >= s (title + text), taken a
+            little short for float4 rounding.
+            """
+            bound = (
+                f"CASE {b.terms} WHEN 1 THEN {rank}"
+                f" ELSE coalesce({b.terms} * {rank} / ({b.terms} * {rank} + 1 - {rank}), 1) END"
+            )
+            s = f"(x.need - 1.5 * {bound}"
+            s += f" - {1.5 if b.half else 0.75} * {coverage})" if has_have else ")"
+            cases = ["WHEN x.need IS NULL THEN true"]
+            if fewest:
+                best = f"(SELECT missing, -used_n FROM {name}_bar)"
+                cases += [
+                    f"WHEN ({missing}, -h.used_n) < {best} THEN true",
+                    f"WHEN ({missing}, -h.used_n) > {best} THEN false",
+                ]
+            cases += [
+                f"WHEN least(h.title_n, tsq.trgm_n) < {s} * greatest(h.title_n, tsq.trgm_n)"
+                " THEN false",
+                f"ELSE {s} <= 0 OR {common} * (1 + {s}) >= {s} * (h.title_n + tsq.trgm_n) - 1e-4",
+            ]
+            return f"CASE {' '.join(cases)} END"
+
+        # The matches with the query words (the branch's way) in their title (GIN).
+        titles = (
+            f"(SELECT * FROM recipe_search s WHERE s.title_lexemes @@ (SELECT {b.q} FROM tsq)"
+            " OFFSET 0)"
         )
-        aggregates = ",\n           ".join(
+        need = f"(score - {_SLACK}) / {0.2 if b.half else 0.4}"
+        aggregates = ", ".join(
             f"array_agg(h.{c}) FILTER (WHERE h.score IS NOT NULL) AS {c}s" for c in columns
         )
         ctes += [
-            f"""{name}_seed AS MATERIALIZED (
-    SELECT h.id{kept}, {exact} AS score
-    FROM (
-        SELECT h.* FROM (
-            {seed}
-        ) h
-        ORDER BY {seed_order} LIMIT greatest(200, 2 * ({n}))
-    ) h, tsq
-)""",
-            # Too few of those (filters, say): any matches, then.
-            f"""{name}_seed_any AS (
-    SELECT h.id{kept}, {exact} AS score
-    FROM (
-        {matches.format(common=trigrams)}
-        LIMIT greatest(1000, 10 * ({n}))
-    ) h, tsq
-    WHERE (SELECT count(*) FROM {name}_seed) < {n}
-)""",
-            # Each seed's page's last place is a bar (the page's own last place is no worse);
-            # the best one is kept.
-            f"""{name}_bar AS (
-    SELECT * FROM (
-        (SELECT * FROM {name}_seed ORDER BY {bar_order} OFFSET {n} - 1 LIMIT 1)
-        UNION ALL
-        (SELECT * FROM {name}_seed_any ORDER BY {bar_order} OFFSET {n} - 1 LIMIT 1)
-    ) b ORDER BY {bar_order} LIMIT 1
-)""",
-            f"""{name}_pass AS MATERIALIZED (
-    SELECT count(*) AS total,
-           {aggregates}
-    FROM (
-        SELECT h.id{kept}, CASE WHEN {final} THEN {exact} END AS score
-        FROM (
-            {matches.format(common=f"CASE WHEN {compare} THEN {trigrams} END")}
-        ) h, tsq
-        OFFSET 0
-    ) h
-)""",
+            # Likely matches (a query word in the title, shortest titles first), scored: the
+            # page's last place among them is a bar, the page's own is no worse.
+            f"{name}_seeds AS MATERIALIZED (\n    SELECT h.recipe_id AS id{kept}, {exact} AS score"
+            f" FROM (SELECT h.* FROM {matches(titles)}"
+            f" ORDER BY {seed_order} LIMIT greatest(200, 2 * {n})) h, tsq\n)",
+            f"{name}_bar AS (\n    SELECT * FROM {name}_seeds"
+            f" ORDER BY {bar_order} OFFSET {n} - 1 LIMIT 1\n)",
+            # What it takes of the text score, as similarity before the rank's part of it.
+            f"{name}_need AS (\n    SELECT (SELECT {need} FROM {name}_bar) AS need\n)",
+            # Every match counted, and scored if it can reach the page with the rank bound for
+            # a title without a query word (most titles).
+            f"{name}_pass AS MATERIALIZED (\n    SELECT count(*) AS total, {aggregates} FROM ("
+            f"SELECT h.recipe_id AS id{kept}, CASE WHEN {check('h.max_body_rank')}"
+            f" THEN {exact} END AS score FROM {matches('recipe_search', f', {name}_need x')}"
+            " OFFSET 0) h\n)",
+            # And those with a query word in the title, with their own bound (again, some).
+            f"{name}_titled AS (\n    SELECT h.recipe_id AS id{kept}, {exact} AS score"
+            f" FROM {matches(titles, f', {name}_need x')} AND {check('h.max_rank')}\n)",
         ]
     names = ", ".join(columns)
-    unnest = ", ".join(f"p.{c}s" for c in columns)
+    arrays = ", ".join(f"p.{c}s" for c in columns)
     ctes += [
         f"""hits AS (
-    SELECT u.* FROM and_pass p, unnest({unnest}) AS u({names})
-    UNION ALL
-    SELECT u.* FROM or_pass p, unnest({unnest}) AS u({names})
+    SELECT DISTINCT ON (id) * FROM (
+        SELECT u.* FROM and_pass p, unnest({arrays}) AS u({names})
+        UNION ALL SELECT u.* FROM or_pass p, unnest({arrays}) AS u({names})
+        UNION ALL SELECT {names} FROM and_titled UNION ALL SELECT {names} FROM or_titled
+    ) h ORDER BY id
 )""",
         f"""page AS (
     SELECT h.*, (SELECT total FROM and_pass) + (SELECT total FROM or_pass) AS total
     FROM hits h
     ORDER BY {_order(query, "")}
-    LIMIT $7::int OFFSET $8::int
+    LIMIT (SELECT lim FROM params) OFFSET (SELECT off FROM params)
 )""",
     ]
     return ctes
