@@ -14,8 +14,10 @@ import orjson
 from ._foods import Diet, FoodVocabulary, normalise_text
 from ._keys import Keys
 
-Sort = Literal["relevance", "fewest_missing"]
-SORTS: tuple[Sort, ...] = ("relevance", "fewest_missing")
+# `max_used`: most of what the user has first, then fewest missing (the default with `have`);
+# `fewest_missing`: fewest missing first, then most used.
+Sort = Literal["relevance", "max_used", "fewest_missing"]
+SORTS: tuple[Sort, ...] = ("relevance", "max_used", "fewest_missing")
 
 MAX_QUERY_CHARS = 200
 MAX_FOODS = 30
@@ -77,7 +79,7 @@ class SearchQuery:
             diets=tuple(data.get("diet", ())),
             max_time=data.get("max_time"),
             cuisine=data.get("cuisine"),
-            sort="fewest_missing" if sort == "fewest_missing" else "relevance",
+            sort=sort if sort in SORTS else "relevance",
             limit=int(data.get("limit", DEFAULT_LIMIT)),
             offset=int(data.get("offset", 0)),
         )
@@ -176,7 +178,7 @@ def build_query(
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError("limit", f"limit is from 1 to {MAX_LIMIT}")
     if sort is None or sort == "":
-        resolved: Sort = "relevance" if text else "fewest_missing"
+        resolved: Sort = "relevance" if text else "max_used"
     elif sort in SORTS:
         resolved = sort
     else:

@@ -50,12 +50,34 @@ tsq AS (
 _PARAMS_CTE = """params AS (
     SELECT $1::text[] AS words, $2::text[] AS covered, $3::text[] AS excluded,
            $4::text[] AS diets, $5::int AS max_time, $6::text AS cuisine,
-           $7::int AS lim, $8::int AS off
+           $7::int AS lim, $8::int AS off, $9::text[] AS single, $10::text[] AS grouped,
+           $11::int[] AS group_of
 )"""
+
 
 # Food names as ids (`food_terms`). A name no recipe uses has no id: it covers, or excludes,
 # nothing, as it would by name.
-_HAVE_CTE = "have AS (SELECT pantry_food_ids(covered) AS ids FROM params)"
+def _have_cte(groups: int) -> str:
+    """`have`: the ids of every food covered, of those covered alone (`single`), and of each
+    food of the user's that stands for several (`g1`, `g2`...: chicken and its thighs)."""
+    columns = ["pantry_food_ids(covered) AS ids", "pantry_food_ids(single) AS single"]
+    columns += [
+        "pantry_food_ids(ARRAY(SELECT u.name FROM unnest(grouped, group_of) AS u(name, g)"
+        f" WHERE u.g = {i})) AS g{i}"
+        for i in range(1, groups + 1)
+    ]
+    return f"have AS (SELECT {', '.join(columns)} FROM params)"
+
+
+def _used(groups: int, alias: str) -> str:
+    """How many of the user's foods a recipe (`alias`) uses: each food once, however many of
+    the recipe's foods it stands for."""
+    used = f"icount({alias}.food_ids & (SELECT single FROM have))"
+    for i in range(1, groups + 1):
+        used += f" + ({alias}.food_ids && (SELECT g{i} FROM have))::int"
+    return used
+
+
 _EXCLUDED_CTE = "excluded AS (SELECT pantry_food_ids(excluded) AS ids FROM params)"
 
 # How much a bound adds to be sure to be one: scores are float4, and ts_rank_cd sums float4
@@ -73,11 +95,50 @@ class SearchPage:
 
 
 def have_kinds(query: SearchQuery, vocab: FoodVocabulary) -> list[str]:
-    """Every food the user's foods cover: having cheddar covers a recipe that asks for cheese."""
-    covered: set[str] = set()
+    """Every food the user's foods cover: having cheddar covers a recipe that asks for cheese,
+    having chicken one that asks for chicken thighs (`FoodVocabulary.covers`)."""
+    return sorted(stand_ins(query, vocab))
+
+
+def have_groups(query: SearchQuery, vocab: FoodVocabulary) -> list[list[str]]:
+    """The user's foods that stand for kinds of them, each with those kinds (a recipe with
+    thighs and drumsticks uses one food of the user's, chicken). Ancestors are not grouped:
+    having cheddar for a recipe with cheese and cheddar counts both."""
+    groups = []
     for food in query.have:
-        covered |= vocab.kinds(food) if food in vocab else {food}
-    return sorted(covered)
+        below = vocab.stands_for(food)
+        if below:
+            groups.append([food, *below])
+    return groups
+
+
+def sql_args(query: SearchQuery, vocab: FoodVocabulary) -> list[Any]:
+    """The parameters of `build_sql(query, groups)`, in order."""
+    covered = have_kinds(query, vocab)
+    groups = have_groups(query, vocab)
+    grouped = [name for group in groups for name in group]
+    return [
+        query.words,
+        covered,
+        list(query.exclude),
+        list(query.diets),
+        query.max_time,
+        query.cuisine,
+        query.limit,
+        query.offset,
+        sorted(set(covered) - set(grouped)),
+        grouped,
+        [i for i, group in enumerate(groups, 1) for _ in group],
+    ]
+
+
+def stand_ins(query: SearchQuery, vocab: FoodVocabulary) -> dict[str, str]:
+    """Each food the user's foods cover -> the food of theirs that covers it (itself first)."""
+    out: dict[str, str] = {food: food for food in query.have}
+    for food in query.have:
+        for covered in sorted(vocab.covers(food)) if food in vocab else ():
+            out.setdefault(covered, food)
+    return out
 
 
 def _filters(query: SearchQuery, alias: str = "s") -> str:
@@ -97,26 +158,29 @@ def _filters(query: SearchQuery, alias: str = "s") -> str:
 def _order(query: SearchQuery, p: str) -> str:
     if query.have and query.sort == "fewest_missing":
         return f"{p}missing ASC, {p}used_n DESC, {p}score DESC, {p}id"
+    if query.have and query.sort == "max_used":
+        return f"{p}used_n DESC, {p}missing ASC, {p}score DESC, {p}id"
     if query.have:
         return f"{p}score DESC, {p}missing ASC, {p}id"
     return f"{p}score DESC, {p}id"
 
 
-def build_sql(query: SearchQuery) -> str:
+def build_sql(query: SearchQuery, groups: int = 0) -> str:
     """The statement for this shape of query: only the filters it uses, so plans stay sharp.
 
     Parameters: $1 words, $2 foods covered by `have`, $3 exclude, $4 diets, $5 max_time,
-    $6 cuisine, $7 limit, $8 offset.
+    $6 cuisine, $7 limit, $8 offset, $9 foods covered alone, $10 foods of `groups` groups
+    (the user's foods that stand for several), $11 their group numbers (`sql_args`).
 
     Matches are found in the narrow `recipe_search` (text) or `recipe_foods` (`have` alone)
     tables; the wide recipe rows are read for the page only. `total` counts every match.
     """
     ctes = [_PARAMS_CTE]
     if query.have:
-        ctes.append(_HAVE_CTE)
+        ctes.append(_have_cte(groups))
     if query.exclude:
         ctes.append(_EXCLUDED_CTE)
-    ctes.extend(_text_ctes(query) if query.text else _have_ctes(query))
+    ctes.extend(_text_ctes(query, groups) if query.text else _have_ctes(query, groups))
     head = ",\n".join(ctes)
     return f"""WITH {head}
 SELECT {_COLUMNS}, p.score, p.total, (SELECT text FROM tsq) AS corrected
@@ -124,7 +188,7 @@ FROM page p JOIN recipes r ON r.id = p.id
 ORDER BY {_order(query, "p.")}"""
 
 
-def _have_ctes(query: SearchQuery) -> list[str]:
+def _have_ctes(query: SearchQuery, groups: int) -> list[str]:
     """`have` without text: the coverage of every recipe with one of the foods.
 
     Computed once a row: the OFFSET 0 keeps the subquery from being folded into each use.
@@ -134,7 +198,7 @@ def _have_ctes(query: SearchQuery) -> list[str]:
     return [
         "tsq AS (SELECT ''::text AS text)",
         f"""hits AS (
-    SELECT f.recipe_id AS id, f.food_count, icount(f.food_ids & (SELECT ids FROM have)) AS used_n
+    SELECT f.recipe_id AS id, f.food_count, {_used(groups, "f")} AS used_n
     FROM recipe_foods f{join}
     WHERE f.food_ids && (SELECT ids FROM have){where}
     OFFSET 0
@@ -174,7 +238,7 @@ _BRANCHES = (
 )
 
 
-def _text_ctes(query: SearchQuery) -> list[str]:
+def _text_ctes(query: SearchQuery, groups: int) -> list[str]:
     """Text, with or without `have`: recipes with every word, or with any when none has every
     word (scored half), by text rank (title > ingredients > description), title similarity and
     coverage.
@@ -200,9 +264,14 @@ def _text_ctes(query: SearchQuery) -> list[str]:
     parsed and planned anew.)
     """
     has_have = bool(query.have)
-    fewest = has_have and query.sort == "fewest_missing"
+    # Pantry orders (fewest missing, most used) come before the score: as a row compared.
+    pantry = has_have and query.sort in ("fewest_missing", "max_used")
     n = "(SELECT lim + off FROM params)"
     missing = "h.food_count - h.used_n"
+    if query.sort == "max_used":
+        key, bar_key = f"(-h.used_n, {missing})", "-used_n, missing"
+    else:
+        key, bar_key = f"({missing}, -h.used_n)", "missing, -used_n"
     coverage = "(h.used_n::real / greatest(h.food_count, 1))"
     common = "icount(h.title_trgm & tsq.trgm)"
     similarity = (
@@ -210,9 +279,9 @@ def _text_ctes(query: SearchQuery) -> list[str]:
         f" ELSE {common}::real / (h.title_n + tsq.trgm_n - {common})::real END"
     )
     kept = f", h.used_n, {missing} AS missing" if has_have else ""
-    if fewest:
-        seed_order = f"{missing}, h.used_n DESC, h.title_n"
-        bar_order = "missing, used_n DESC, score DESC"
+    if pantry:
+        seed_order = f"{key.strip('()')}, h.title_n"
+        bar_order = f"{bar_key}, score DESC"
     else:
         seed_order, bar_order = "h.title_n", "score DESC"
     columns = ["id", "score", "used_n", "missing"] if has_have else ["id", "score"]
@@ -227,7 +296,7 @@ def _text_ctes(query: SearchQuery) -> list[str]:
                 return f"{base} h, tsq{join} WHERE {b.guard}h.document @@ tsq.{b.q}{where}"
             # Coverage once a row (OFFSET 0 keeps it from being folded into each use of it).
             return (
-                "(SELECT s.*, icount(s.food_ids & (SELECT ids FROM have)) AS used_n"
+                f"(SELECT s.*, {_used(groups, 's')} AS used_n"
                 f" FROM {base} s, tsq WHERE {b.guard}s.document @@ tsq.{b.q}"
                 f"{_filters(query)} OFFSET 0) h, tsq{join} WHERE true"
             )
@@ -251,12 +320,9 @@ def _text_ctes(query: SearchQuery) -> list[str]:
             s = f"(x.need - 1.5 * {bound}"
             s += f" - {1.5 if b.half else 0.75} * {coverage})" if has_have else ")"
             cases = ["WHEN x.need IS NULL THEN true"]
-            if fewest:
-                best = f"(SELECT missing, -used_n FROM {name}_bar)"
-                cases += [
-                    f"WHEN ({missing}, -h.used_n) < {best} THEN true",
-                    f"WHEN ({missing}, -h.used_n) > {best} THEN false",
-                ]
+            if pantry:
+                best = f"(SELECT {bar_key} FROM {name}_bar)"
+                cases += [f"WHEN {key} < {best} THEN true", f"WHEN {key} > {best} THEN false"]
             cases += [
                 f"WHEN least(h.title_n, tsq.trgm_n) < {s} * greatest(h.title_n, tsq.trgm_n)"
                 " THEN false",
@@ -316,19 +382,10 @@ def _text_ctes(query: SearchQuery) -> list[str]:
 async def search_recipes(
     conn: asyncpg.Pool | asyncpg.Connection[Any], query: SearchQuery, vocab: FoodVocabulary
 ) -> SearchPage:
-    covered = have_kinds(query, vocab)
-    rows = await conn.fetch(
-        build_sql(query),
-        query.words,
-        covered,
-        list(query.exclude),
-        list(query.diets),
-        query.max_time,
-        query.cuisine,
-        query.limit,
-        query.offset,
-    )
-    covered_set = set(covered)
+    standing = stand_ins(query, vocab)
+    args = sql_args(query, vocab)
+    groups = len(have_groups(query, vocab))
+    rows = await conn.fetch(build_sql(query, groups), *args)
     results: list[dict[str, Any]] = []
     for row in rows:
         item: dict[str, Any] = {
@@ -342,32 +399,26 @@ async def search_recipes(
         }
         if query.have:
             foods = row["foods"]
-            item["used"] = [f for f in foods if f in covered_set]
-            item["missing"] = [f for f in foods if f not in covered_set]
+            used = [f for f in foods if f in standing]
+            item["used"] = used
+            item["substitutes"] = [{"food": f, "as": standing[f]} for f in used if standing[f] != f]
+            item["missing"] = [f for f in foods if f not in standing]
+            item["missing_count"] = len(item["missing"])
         results.append(item)
-    total = rows[0]["total"] if rows else await _count_only(conn, query, covered)
+    total = rows[0]["total"] if rows else await _count_only(conn, query, vocab)
     corrected = rows[0]["corrected"] if rows else None
     return SearchPage(total=total, results=results, corrected=corrected or None)
 
 
 async def _count_only(
-    conn: asyncpg.Pool | asyncpg.Connection[Any], query: SearchQuery, covered: list[str]
+    conn: asyncpg.Pool | asyncpg.Connection[Any], query: SearchQuery, vocab: FoodVocabulary
 ) -> int:
     """Past the last page there are no rows to carry the total: count it alone."""
     if query.offset == 0:
         return 0
     first = replace(query, offset=0, limit=1)
-    row = await conn.fetchrow(
-        build_sql(first),
-        first.words,
-        covered,
-        list(first.exclude),
-        list(first.diets),
-        first.max_time,
-        first.cuisine,
-        1,
-        0,
-    )
+    groups = len(have_groups(first, vocab))
+    row = await conn.fetchrow(build_sql(first, groups), *sql_args(first, vocab))
     return int(row["total"]) if row else 0
 
 

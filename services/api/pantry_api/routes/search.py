@@ -52,7 +52,7 @@ async def search(
     ] = [],  # noqa: B006
     max_time: Annotated[int | None, Query(description="Total time at most, in minutes.")] = None,
     cuisine: Annotated[str | None, Query()] = None,
-    sort: Annotated[str | None, Query(description="relevance or fewest_missing.")] = None,
+    sort: Annotated[str | None, Query(description="relevance, max_used or fewest_missing.")] = None,
     limit: Annotated[int, Query(description="1 to 50.")] = 20,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> Response:
