@@ -14,7 +14,8 @@ from ._query import SearchQuery
 CacheState = Literal["hit", "miss", "bypass"]
 RefreshStatus = Literal["refreshing", "complete"]
 
-# Misspelt words are corrected to the nearest known word (trigram similarity, threshold 0.3).
+# Misspelt words are corrected to the nearest known word (trigram similarity, threshold 0.3);
+# a stop word or a word of the language (`dictionary_words`) is no typo and stays as typed.
 # `trgm`: the trigrams of the corrected text as integers, as `recipe_search.title_trgm` has them;
 # `and_n`: how many nodes (lexemes and operators) `q_and` has, 2k - 1 for k lexemes; `*_terms`:
 # how many of them a match of each branch can have at most, for the rank bound (NULL: unbounded).
@@ -22,6 +23,8 @@ _WORDS_CTE = """
 words AS (
     SELECT coalesce(
         (SELECT w.word FROM search_words w WHERE w.word = t.tok),
+        CASE WHEN numnode(plainto_tsquery('english', t.tok)) = 0
+                  OR EXISTS (SELECT FROM dictionary_words d WHERE d.word = t.tok) THEN t.tok END,
         (SELECT w.word FROM search_words w WHERE w.word % t.tok
          ORDER BY w.word <-> t.tok, w.word LIMIT 1)
     ) AS word
