@@ -202,9 +202,7 @@ async def explain(dsn: str, vocab: FoodVocabulary) -> None:
     cases: dict[str, dict[str, Any]] = {
         "text": {"q": "chicken curry"},
         "typo": {"q": "chiken curyy"},
-        "have": {
-            "have": "rice,onion,garlic,chicken thighs,tomato,egg,butter,lemon,potato,carrot"
-        },
+        "have": {"have": "rice,onion,garlic,chicken thighs,tomato,egg,butter,lemon,potato,carrot"},
         "filters": {
             "q": "soup",
             "have": "onion,carrot",
@@ -242,9 +240,7 @@ async def cache_hits(
     await redis.set(f"{prefix}:baseline", body.replace(b'"cache":"miss"', b'"cache":"hit"'))
     await redis.aclose()
 
-    print(
-        f"cache hits (wrk, one thread) — api vs bare baseline, alternating, {args.runs} runs"
-    )
+    print(f"cache hits (wrk, one thread) — api vs bare baseline, alternating, {args.runs} runs")
     runs: dict[str, list[dict[str, float]]] = {"api": [], "baseline": []}
     ratios: list[float] = []
     for _ in range(args.runs):

@@ -18,7 +18,7 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pantry_common import FoodVocabulary, catalogue_documents, parse_ingredient
 from pantry_common._ingredients import is_held_out, normalise_name
@@ -26,6 +26,7 @@ from pantry_common._ingredients import is_held_out, normalise_name
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "out"
 REFERENCE = ("tastecooking-2024.csv", "cookstr-2017.csv")
+PARTS: tuple[Literal["starter", "feed"], ...] = ("starter", "feed")
 
 
 def _food(line: str, vocab: FoodVocabulary) -> tuple[str | None, str | None]:
@@ -70,8 +71,8 @@ def main() -> int:
     sets: dict[str, list[tuple[str, str | None]]] = {
         "catalogue": [
             (str(line), None)
-            for part in ("starter", "feed")
-            for doc in catalogue_documents(part)  # type: ignore[arg-type]
+            for part in PARTS
+            for doc in catalogue_documents(part)
             for line in doc.get("recipeIngredient", [])
         ]
     }
@@ -79,7 +80,9 @@ def main() -> int:
         with (base / "ingredients" / name).open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
         sets[name] = [(r["input"], r["name"]) for r in rows if r["name"]]
-        unlabelled = [(r["input"], None) for r in rows if not r["name"] and r["input"].strip()]
+        unlabelled: list[tuple[str, str | None]] = [
+            (r["input"], None) for r in rows if not r["name"] and r["input"].strip()
+        ]
         if unlabelled:
             sets[f"{name} (unlabelled)"] = unlabelled
     results = {name: measure(lines, vocab) for name, lines in sets.items()}
