@@ -10,8 +10,9 @@ distinct queries of three shapes (text; `have` with 10 foods; text + have + filt
 
 Needs the servers of `make services` and `wrk` (apt-get install wrk / brew install wrk; not with
 --skip-hits, which measures the cache misses only). Creates (and afterwards drops) a database
-`pantry_bench_<pid>`; writes bench/out/results.json (results-misses.json with --skip-hits) and
-the query plans, with the indexes they use, to bench/explain-*.txt.
+`pantry_bench_<pid>` (or keeps and reuses `--database NAME`); writes bench/out/results.json
+(results-misses.json with --skip-hits) and the query plans, with the indexes they use, to
+bench/explain-*.txt.
 """
 
 from __future__ import annotations
@@ -65,8 +66,33 @@ def _free_port() -> int:
         return port
 
 
-async def prepare(admin_dsn: str, recipes: int, vocab: FoodVocabulary) -> str:
-    name = f"pantry_bench_{os.getpid()}"
+async def reuse(admin_dsn: str, name: str, recipes: int) -> str | None:
+    """The DSN of a kept benchmark database with `recipes` recipes, migrated to the head."""
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        found = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+    finally:
+        await admin.close()
+    if not found:
+        return None
+    dsn = _db(admin_dsn, name)
+    await asyncio.to_thread(migrate, dsn)
+    conn = await asyncpg.connect(dsn)
+    try:
+        count = await conn.fetchval("SELECT count(*) FROM recipes")
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    if count != recipes:
+        raise SystemExit(f"database {name} has {count} recipes, not {recipes}")
+    print(f"  reusing {name} ({count} recipes)")
+    return dsn
+
+
+async def prepare(
+    admin_dsn: str, recipes: int, vocab: FoodVocabulary, name: str | None = None
+) -> str:
+    name = name or f"pantry_bench_{os.getpid()}"
     admin = await asyncpg.connect(admin_dsn)
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -270,6 +296,11 @@ async def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each figure (3 at least)")
     parser.add_argument("--clients", type=int, default=1, help="concurrent clients for misses")
     parser.add_argument(
+        "--database",
+        help="keep the benchmark database under this name, and reuse it when it exists"
+        " (a catalogue of 1,000,000 recipes takes a while to load)",
+    )
+    parser.add_argument(
         "--skip-hits", action="store_true", help="only the cache misses (and the query plans)"
     )
     args = parser.parse_args()
@@ -282,7 +313,10 @@ async def main() -> int:
     admin = os.environ.get("PANTRY_TEST_DATABASE_URL") or str(common.database_url)
     vocab = FoodVocabulary.default()
     print(f"preparing {args.recipes} recipes")
-    dsn = await prepare(admin, args.recipes, vocab)
+    kept = args.database
+    dsn = (await reuse(admin, kept, args.recipes) if kept else None) or await prepare(
+        admin, args.recipes, vocab, kept
+    )
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
@@ -348,9 +382,11 @@ async def main() -> int:
         for proc in procs:
             proc.terminate()
             proc.wait(10)
-        admin_conn = await asyncpg.connect(admin)
-        await admin_conn.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
-        await admin_conn.close()
+        if not kept:
+            admin_conn = await asyncpg.connect(admin)
+            name = dsn.rsplit("/", 1)[1]
+            await admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin_conn.close()
     OUT.mkdir(exist_ok=True)
     name = "results-misses.json" if args.skip_hits else "results.json"
     if args.clients > 1:
