@@ -133,6 +133,27 @@ async def test_fewest_missing_is_kept_as_a_sort(shared_api: httpx.AsyncClient) -
     assert "Fresh Lemonade" in titles(body)
 
 
+@pytest.mark.parametrize("q", [None, "chicken"])
+@pytest.mark.parametrize("sort", ["fewest_missing", "max_used"])
+async def test_a_food_standing_for_two_counts_once_and_misses_none(
+    shared_api: httpx.AsyncClient, q: str | None, sort: str
+) -> None:
+    params: dict[str, Any] = {"have": ",".join(ASIAN_PANTRY), "sort": sort, "limit": 50}
+    if q:
+        params["q"] = q
+    body = await search(shared_api, **params)
+    results = body["results"]
+    assert results
+    for recipe in results:
+        assert recipe["missing_count"] == len(recipe["missing"])
+    if sort == "fewest_missing":
+        ranked = [(r["missing_count"], -len(have_used(r, ASIAN_PANTRY))) for r in results]
+        assert ranked == sorted(ranked)
+    else:
+        ranked = [(-len(have_used(r, ASIAN_PANTRY)), r["missing_count"]) for r in results]
+        assert ranked == sorted(ranked)
+
+
 async def test_most_used_with_text(shared_api: httpx.AsyncClient) -> None:
     body = await search(shared_api, q="curry", have="chicken, onion, garlic", sort="max_used")
     used = [len(r["used"]) for r in body["results"]]

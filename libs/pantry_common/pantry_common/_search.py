@@ -73,12 +73,16 @@ def _have_cte(groups: int) -> str:
 
 
 def _used(groups: int, alias: str) -> str:
-    """How many of the user's foods a recipe (`alias`) uses: each food once, however many of
-    the recipe's foods it stands for."""
+    """`used_n`, how many of the user's foods a recipe (`alias`) uses: each food once, however
+    many of the recipe's foods it stands for; and `covered_n`, how many of the recipe's foods
+    the user's cover (the rest are missing)."""
+    covered = f"icount({alias}.food_ids & (SELECT ids FROM have))"
+    if not groups:
+        return f"{covered} AS used_n, {covered} AS covered_n"
     used = f"icount({alias}.food_ids & (SELECT single FROM have))"
     for i in range(1, groups + 1):
         used += f" + ({alias}.food_ids && (SELECT g{i} FROM have))::int"
-    return used
+    return f"{used} AS used_n, {covered} AS covered_n"
 
 
 _EXCLUDED_CTE = "excluded AS (SELECT pantry_food_ids(excluded) AS ids FROM params)"
@@ -201,14 +205,15 @@ def _have_ctes(query: SearchQuery, groups: int) -> list[str]:
     return [
         "tsq AS (SELECT ''::text AS text)",
         f"""hits AS (
-    SELECT f.recipe_id AS id, f.food_count, {_used(groups, "f")} AS used_n
+    SELECT f.recipe_id AS id, f.food_count, {_used(groups, "f")}
     FROM recipe_foods f{join}
     WHERE f.food_ids && (SELECT ids FROM have){where}
     OFFSET 0
 )""",
         f"""page AS (
-    SELECT h.id, h.used_n, h.food_count - h.used_n AS missing,
-           (h.used_n::real / greatest(h.food_count, 1))::real AS score, count(*) OVER () AS total
+    SELECT h.id, h.used_n, h.food_count - h.covered_n AS missing,
+           (h.covered_n::real / greatest(h.food_count, 1))::real AS score,
+           count(*) OVER () AS total
     FROM hits h
     ORDER BY {_order(query, "")}
     LIMIT (SELECT lim FROM params) OFFSET (SELECT off FROM params)
@@ -270,12 +275,12 @@ def _text_ctes(query: SearchQuery, groups: int) -> list[str]:
     # Pantry orders (fewest missing, most used) come before the score: as a row compared.
     pantry = has_have and query.sort in ("fewest_missing", "max_used")
     n = "(SELECT lim + off FROM params)"
-    missing = "h.food_count - h.used_n"
+    missing = "h.food_count - h.covered_n"
     if query.sort == "max_used":
         key, bar_key = f"(-h.used_n, {missing})", "-used_n, missing"
     else:
         key, bar_key = f"({missing}, -h.used_n)", "missing, -used_n"
-    coverage = "(h.used_n::real / greatest(h.food_count, 1))"
+    coverage = "(h.covered_n::real / greatest(h.food_count, 1))"
     common = "icount(h.title_trgm & tsq.trgm)"
     similarity = (
         "CASE WHEN h.title_n = 0 OR tsq.trgm_n = 0 THEN 0::real"
@@ -299,7 +304,7 @@ def _text_ctes(query: SearchQuery, groups: int) -> list[str]:
                 return f"{base} h, tsq{join} WHERE {b.guard}h.document @@ tsq.{b.q}{where}"
             # Coverage once a row (OFFSET 0 keeps it from being folded into each use of it).
             return (
-                f"(SELECT s.*, {_used(groups, 's')} AS used_n"
+                f"(SELECT s.*, {_used(groups, 's')}"
                 f" FROM {base} s, tsq WHERE {b.guard}s.document @@ tsq.{b.q}"
                 f"{_filters(query)} OFFSET 0) h, tsq{join} WHERE true"
             )
