@@ -19,6 +19,7 @@ is a sibling of it, not a kind of it.
 
 from __future__ import annotations
 
+import functools
 import threading
 import tomllib
 import unicodedata
@@ -71,12 +72,24 @@ _APOSTROPHES = frozenset("'\u2018\u2019\u02bc\u0060\u00b4")
 _FOLD = {"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
 
 
+# ASCII text (most of it) in one pass: letters lower-cased, apostrophes dropped, the rest spaced.
+_ASCII = {
+    i: (None if chr(i) in _APOSTROPHES else " ")
+    for i in range(128)
+    if not chr(i).isalnum()
+}
+
+
+@functools.lru_cache(maxsize=65_536)
 def normalise_text(text: str) -> str:
     """Lower-case, accents stripped (NFKD), punctuation to spaces, spaces collapsed.
 
     Apostrophes are dropped rather than spaced ("confectioners' sugar" -> "confectioners sugar",
-    "baker's" -> "bakers"). ``normalise_text("Crème Brûlée!") == "creme brulee"``.
+    "baker's" -> "bakers"). ``normalise_text("Crème Brûlée!") == "creme brulee"``. The texts
+    recipes and users repeat are kept normalised.
     """
+    if text.isascii():
+        return " ".join(text.lower().translate(_ASCII).split())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     chars: list[str] = []
     for ch in decomposed:

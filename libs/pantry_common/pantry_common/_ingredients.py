@@ -9,6 +9,7 @@ See ``data/INGREDIENT_MODEL.md`` for how the model was trained.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import math
 import re
@@ -871,7 +872,17 @@ _EMPTY = ParsedIngredient("", None, None, None, None, None, None, None, None)
 
 
 def parse_ingredient(line: str) -> ParsedIngredient:
-    """Parse one ingredient line into its fields; never raises."""
+    """Parse one ingredient line into its fields; never raises.
+
+    Lines repeat across recipes ("salt to taste", "2 cloves garlic, minced"): the results of the
+    most recent ones are kept (they are immutable), so a line is tagged once.
+    """
+    if isinstance(line, str):
+        return _parse_kept(line)
+    return _parse_safely(line)
+
+
+def _parse_safely(line: str) -> ParsedIngredient:
     try:
         return _parse(line)
     except Exception:
@@ -881,6 +892,8 @@ def parse_ingredient(line: str) -> ParsedIngredient:
             raw = ""
         return ParsedIngredient(raw, None, None, None, None, None, None, None, None)
 
+
+_parse_kept = functools.lru_cache(maxsize=32_768)(_parse_safely)
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
