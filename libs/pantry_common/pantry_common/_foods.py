@@ -73,11 +73,7 @@ _FOLD = {"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ
 
 
 # ASCII text (most of it) in one pass: letters lower-cased, apostrophes dropped, the rest spaced.
-_ASCII = {
-    i: (None if chr(i) in _APOSTROPHES else " ")
-    for i in range(128)
-    if not chr(i).isalnum()
-}
+_ASCII = {i: (None if chr(i) in _APOSTROPHES else " ") for i in range(128) if not chr(i).isalnum()}
 
 
 @functools.lru_cache(maxsize=65_536)
