@@ -94,6 +94,38 @@ async def test_miss_then_hit_returns_the_stored_bytes(shared_api: httpx.AsyncCli
     assert second.content == first.content.replace(b'"cache":"miss"', b'"cache":"hit"')
 
 
+async def test_a_cached_answer_tells_the_searchs_current_status(
+    database: str, servers: ServerUrls
+) -> None:
+    """A cached `refreshing` answer is served while the refresh runs, and not once it is done
+    (also when it finished before the answer was stored): the next answer says `complete`."""
+    from redis.asyncio import Redis
+
+    from pantry_common import Keys, mark_refresh
+
+    common = settings_for(database, servers)
+    params = {"q": "lentil soup"}
+    redis = Redis.from_url(servers.redis)
+    try:
+        async with api_server(common) as api:
+            first = await api.get(SEARCH, params=params)
+            assert first.json()["status"] == "refreshing"
+            running = await api.get(SEARCH, params=params)
+            assert running.headers["x-cache"] == "hit"
+            assert running.json()["status"] == "refreshing"
+            search_id = first.json()["search_id"]
+            # What the engine does when it has stored what it found.
+            await mark_refresh(redis, None, Keys(common.redis_prefix), search_id, "done")
+            done = await api.get(SEARCH, params=params)
+            assert done.json()["status"] == "complete"
+            assert done.json()["results"] == first.json()["results"]
+            again = await api.get(SEARCH, params=params)
+            assert again.headers["x-cache"] == "hit"
+            assert again.json()["status"] == "complete"
+    finally:
+        await redis.aclose()
+
+
 async def test_concurrent_misses_agree(shared_api: httpx.AsyncClient) -> None:
     params = {"q": "lentil soup", "have": "lentils,onion"}
     responses = await asyncio.gather(*(shared_api.get(SEARCH, params=params) for _ in range(20)))

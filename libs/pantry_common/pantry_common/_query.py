@@ -66,22 +66,6 @@ class SearchQuery:
     limit: int = DEFAULT_LIMIT
     offset: int = 0
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SearchQuery:
-        """The inverse of `as_dict` (a query sent in a message)."""
-        sort = data.get("sort", "relevance")
-        return cls(
-            text=str(data.get("q", "")),
-            have=tuple(data.get("have", ())),
-            exclude=tuple(data.get("exclude", ())),
-            diets=tuple(data.get("diet", ())),
-            max_time=data.get("max_time"),
-            cuisine=data.get("cuisine"),
-            sort="fewest_missing" if sort == "fewest_missing" else "relevance",
-            limit=int(data.get("limit", DEFAULT_LIMIT)),
-            offset=int(data.get("offset", 0)),
-        )
-
     @property
     def words(self) -> list[str]:
         return self.text.split()

@@ -14,13 +14,14 @@ from pantry_common import (
     RefreshStatus,
     SearchPage,
     build_query,
-    render_search,
     search_recipes,
 )
 
+from ..cache import answer_tags
 from ..deps import API_PREFIX, State
 from ..errors import postgres_required
 from ..models import ErrorBody, SearchResponse
+from ..render import render_search
 
 router = APIRouter(prefix=API_PREFIX, tags=["search"])
 
@@ -78,15 +79,25 @@ async def search(
     events_url = state.events_url(query.search_id)
 
     async def produce() -> tuple[SearchPage, RefreshStatus]:
+        # Read before the query: a recipe announced after this makes the answer stale.
+        clock = await state.cache.clock() if usable else None
         with postgres_required():
             page = await search_recipes(state.pool, query, state.vocab)
-        status = await state.gate.request(query, events_url)
+        status = await state.gate.request(query)
         if status == "refreshing":
             state.relay.wake()
-        if usable:
+        if clock is not None:
+            with postgres_required():
+                tags = await answer_tags(state.pool, query, page, state.vocab)
             # Stored as a hit: the next request returns these bytes as they are.
             stored = render_search(query, page, cache="hit", status=status, events_url=events_url)
-            await state.cache.set(key, stored, search_id=query.search_id)
+            await state.cache.set(
+                key,
+                stored,
+                clock=clock,
+                tags=tags,
+                refreshing=query.search_id if status == "refreshing" else None,
+            )
         return page, status
 
     page, status = await state.single_flight(key, produce)
