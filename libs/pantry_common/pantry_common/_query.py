@@ -131,7 +131,7 @@ def build_query(
     max_time: int | None = None,
     cuisine: str | None = None,
     sort: str | None = None,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = None,
     cursor: str | None = None,
 ) -> SearchQuery:
     """Validate raw parameters and normalise them. Raises `QueryError` naming the parameter."""
@@ -157,6 +157,8 @@ def build_query(
             raise QueryError("diet", f"unknown diet {item!r}; one of: {allowed}") from None
     if max_time is not None and not 0 <= max_time <= 7 * 24 * 60:
         raise QueryError("max_time", "max_time is minutes, from 0 to 10080")
+    if limit is None:
+        limit = DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError("limit", f"limit is from 1 to {MAX_LIMIT}")
     if sort is None or sort == "":
