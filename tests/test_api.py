@@ -12,7 +12,7 @@ from pantry_api.models import ErrorBody, RecipeDetail, SearchResponse
 from pantry_common import CommonSettings
 
 from .conftest import api_server, settings_for
-from .servers import RedisProcess, ServerUrls
+from .servers import PostgresStatements, RedisProcess, ServerUrls
 
 pytestmark = pytest.mark.integration
 
@@ -154,13 +154,27 @@ async def test_a_cached_answer_tells_the_searchs_current_status(
         await redis.aclose()
 
 
-async def test_concurrent_misses_agree(shared_api: httpx.AsyncClient) -> None:
-    params = {"q": "lentil soup", "have": "lentils,onion"}
-    responses = await asyncio.gather(*(shared_api.get(SEARCH, params=params) for _ in range(20)))
+async def test_concurrent_misses_agree_on_one_database_query(
+    database: str, servers: ServerUrls
+) -> None:
+    """Twenty users asking the same uncached search at once: one ranked query, one answer."""
+    async with PostgresStatements(servers.postgres) as postgres:
+        common = settings_for(postgres.dsn(database), servers)
+        async with api_server(common) as api:
+
+            def searches() -> int:
+                return sum("recipe_search" in sql for sql in postgres.statements)
+
+            before = searches()
+            params = {"q": "lentil soup", "have": "lentils,onion"}
+            responses = await asyncio.gather(*(api.get(SEARCH, params=params) for _ in range(20)))
+            ran = searches() - before
     bodies = [r.json() for r in responses]
     assert all(r.status_code == 200 for r in responses)
     assert len({b["search_id"] for b in bodies}) == 1
     assert len({str(b["results"]) for b in bodies}) == 1
+    assert bodies[0]["results"]
+    assert ran == 1
 
 
 async def test_recipe_detail_has_parsed_lines(shared_api: httpx.AsyncClient) -> None:
