@@ -105,7 +105,7 @@ async def prepare(
     conn = await asyncpg.connect(dsn)  # no statement or command timeout for the bulk load
     try:
         started = time.perf_counter()
-        total = await load_synthetic(conn, recipes - seeded["recipes"], vocab)
+        total = await load_synthetic(conn, recipes - seeded.recipes, vocab)
         print(f"  {total} recipes in the database ({time.perf_counter() - started:.1f} s to load)")
     finally:
         await conn.close()

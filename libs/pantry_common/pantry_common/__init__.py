@@ -1,6 +1,14 @@
 """What the Pantry Chef services share: settings, the data model, search, clients and telemetry."""
 
-from ._cache import ResponseCache, create_redis
+from ._changes import (
+    STAMP_TTL_SECONDS,
+    WORDS_TAG,
+    CatalogueChange,
+    ChangeAnnouncer,
+    food_tag,
+    lexeme_tag,
+    text_lexemes,
+)
 from ._db import Pool, create_pool, is_unavailable
 from ._events import EventPublisher, is_stream_id, read_since, split_live
 from ._foods import STAPLES, Diet, FoodVocabulary, derive_diets, normalise_text
@@ -50,10 +58,11 @@ from ._rabbit import (
     to_message,
 )
 from ._recipes import AnalysedRecipe, RecipeError, analyse_recipe, catalogue_documents
+from ._redis import create_redis
 from ._refresh import RefreshGate, mark_refresh
-from ._search import CacheState, RefreshStatus, SearchPage, render_search, search_recipes
+from ._search import CacheState, RefreshStatus, SearchPage, have_kinds, search_recipes
 from ._settings import CommonSettings
-from ._store import StoredRecipe, seed_catalogue, store_all, sync_vocabulary, upsert_recipe
+from ._store import Seeded, StoredRecipe, seed_catalogue, sync_vocabulary, upsert_recipe
 from ._telemetry import (
     agent_active,
     background_transaction,
@@ -80,7 +89,13 @@ __all__ = [
     "wrap_asgi",
     "ENVELOPE",
     "EVENT",
-    "ResponseCache",
+    "STAMP_TTL_SECONDS",
+    "WORDS_TAG",
+    "CatalogueChange",
+    "ChangeAnnouncer",
+    "food_tag",
+    "lexeme_tag",
+    "text_lexemes",
     "create_redis",
     "Pool",
     "create_pool",
@@ -146,12 +161,12 @@ __all__ = [
     "CacheState",
     "RefreshStatus",
     "SearchPage",
-    "render_search",
+    "have_kinds",
     "search_recipes",
     "CommonSettings",
     "StoredRecipe",
     "seed_catalogue",
-    "store_all",
+    "Seeded",
     "sync_vocabulary",
     "upsert_recipe",
 ]

@@ -69,22 +69,6 @@ class SearchQuery:
     limit: int = DEFAULT_LIMIT
     offset: int = 0
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SearchQuery:
-        """The inverse of `as_dict` (a query sent in a message)."""
-        sort = data.get("sort", "relevance")
-        return cls(
-            text=str(data.get("q", "")),
-            have=tuple(data.get("have", ())),
-            exclude=tuple(data.get("exclude", ())),
-            diets=tuple(data.get("diet", ())),
-            max_time=data.get("max_time"),
-            cuisine=data.get("cuisine"),
-            sort=sort if sort in SORTS else "relevance",
-            limit=int(data.get("limit", DEFAULT_LIMIT)),
-            offset=int(data.get("offset", 0)),
-        )
-
     @property
     def words(self) -> list[str]:
         return self.text.split()
@@ -150,7 +134,7 @@ def build_query(
     max_time: int | None = None,
     cuisine: str | None = None,
     sort: str | None = None,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = None,
     cursor: str | None = None,
 ) -> SearchQuery:
     """Validate raw parameters and normalise them. Raises `QueryError` naming the parameter."""
@@ -184,6 +168,8 @@ def build_query(
         raise QueryError("max_time", "max_time is minutes, from 0 to 10080")
     if said.max_time is not None:
         max_time = said.max_time if max_time is None else min(max_time, said.max_time)
+    if limit is None:
+        limit = DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError("limit", f"limit is from 1 to {MAX_LIMIT}")
     if sort is None or sort == "":

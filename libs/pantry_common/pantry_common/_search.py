@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import asyncpg
-import orjson
 
 from ._foods import FoodVocabulary
 from ._query import SearchQuery
@@ -428,27 +427,3 @@ async def _count_only(
     groups = len(have_groups(first, vocab))
     row = await conn.fetchrow(build_sql(first, groups), *sql_args(first, vocab))
     return int(row["total"]) if row else 0
-
-
-def render_search(
-    query: SearchQuery,
-    page: SearchPage,
-    *,
-    cache: CacheState,
-    status: RefreshStatus = "complete",
-    events_url: str | None = None,
-) -> bytes:
-    """The response bytes. A cached copy is rendered with `cache="hit"` and served as it is."""
-    body: dict[str, Any] = {
-        "search_id": query.search_id,
-        "query": query.as_dict(),
-        "cache": cache,
-        "status": status,
-        "events_url": events_url,
-        "total": page.total,
-        "results": page.results,
-        "next_cursor": query.next_cursor(page.total),
-    }
-    if page.corrected and page.corrected != query.text:
-        body["corrected_q"] = page.corrected
-    return orjson.dumps(body)

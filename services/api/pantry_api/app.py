@@ -18,11 +18,11 @@ from pantry_common import (
     Keys,
     OutboxRelay,
     RefreshGate,
-    ResponseCache,
     create_pool,
     create_redis,
 )
 
+from .cache import ResponseCache
 from .errors import install_error_handlers
 from .fastpath import CacheHitFastPath
 from .middleware import AccessMiddleware

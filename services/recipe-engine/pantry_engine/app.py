@@ -15,11 +15,11 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 from pantry_common import (
     IMPORT_QUEUE,
     SEARCH_QUEUE,
+    ChangeAnnouncer,
     CommonSettings,
     EventPublisher,
     FoodVocabulary,
     Keys,
-    ResponseCache,
     create_pool,
     create_redis,
     dead_letter_queue,
@@ -114,7 +114,8 @@ async def run(common: CommonSettings, settings: EngineSettings, stop: asyncio.Ev
         sources, web = build_sources(settings, client, vocab)
         deps = Deps(
             pool=pool,
-            cache=ResponseCache(redis, keys, ttl_seconds=settings.cache_ttl_seconds),
+            redis=redis,
+            changes=ChangeAnnouncer(redis, keys),
             events=EventPublisher(redis, keys),
             keys=keys,
             vocab=vocab,
