@@ -539,3 +539,20 @@ async def test_an_imported_recipe_is_found_by_the_search_that_missed_it(
         assert body["results"][0]["id"] == state["recipe_id"]
         # Stored as the api's own answer from then on.
         assert (await api.get(SEARCH, params=params)).json()["total"] == 1
+
+
+async def test_the_engine_refuses_to_fetch_a_private_address(
+    thirdparty: tuple[ThirdParty, str],
+) -> None:
+    """The same guard as the api's, on the engine's side: an import message that names a
+    loopback page (the api let it through, or it came another way) is refused for good."""
+    from pantry_engine.sources import UrlRefused, WebPageSource
+
+    fake, base = thirdparty
+    async with httpx.AsyncClient() as client:
+        strict = WebPageSource(client, max_bytes=100_000, max_redirects=3, allow_private=False)
+        with pytest.raises(UrlRefused, match="loopback, private or reserved"):
+            await strict.fetch(f"{base}/recipes/smoky-lentil-stew")
+        assert "page" not in fake.requests  # refused before anything was sent
+        lenient = WebPageSource(client, max_bytes=100_000, max_redirects=3, allow_private=True)
+        assert (await lenient.fetch(f"{base}/recipes/smoky-lentil-stew")).doc["name"]

@@ -74,8 +74,12 @@ from ._telemetry import (
     trace_headers,
     wrap_asgi,
 )
+from ._urls import AddressRefused, HostUnresolved, check_public_url
 
 __all__ = [
+    "AddressRefused",
+    "HostUnresolved",
+    "check_public_url",
     "agent_active",
     "background_transaction",
     "ignore_transaction",
