@@ -9,11 +9,13 @@ none of those terms has a later stamp. The writer never learns what is cached, o
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
+
+if TYPE_CHECKING:
+    import asyncpg
 
 from ._keys import Keys
 
