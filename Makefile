@@ -64,6 +64,10 @@ typecheck: install ## Type-check the code (mypy, strict)
 	$(PY) mypy helm/tests
 	$(PY) mypy observability
 
+.PHONY: check-packages
+check-packages: ## Each service from its own `uv sync --locked --package …`: it imports, starts, answers
+	@bash scripts/check-packages.sh
+
 .PHONY: all
 all: format lint typecheck test ## Format, lint, type-check and test
 
