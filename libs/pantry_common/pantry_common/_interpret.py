@@ -122,7 +122,8 @@ def read_filters(text: str, vocab: FoodVocabulary) -> TextFilters:
                     exclude.add(food)
                 i = end
                 continue
-        if token == "quick":
+        # "quick bread" is bread without yeast, not a time limit
+        if token == "quick" and tokens[i + 1 : i + 2] not in (["bread"], ["breads"]):
             times.append(QUICK_MINUTES)
             i += 1
             continue

@@ -33,6 +33,7 @@ def vocab() -> FoodVocabulary:
         ("no bake cheesecake", "no bake cheesecake", set(), set(), None),
         ("in a pickle", "in a pickle", set(), set(), None),
         ("7 layer dip", "7 layer dip", set(), set(), None),
+        ("quick bread with walnuts", "quick bread with walnuts", set(), set(), None),
     ],
 )
 def test_read_filters(
