@@ -43,7 +43,7 @@ if _typing.TYPE_CHECKING:
         SearchRequested,
         SourceOutcome,
     )
-    from ._metrics import CACHE_RESULTS, HTTP_LATENCY, metrics_payload
+    from ._metrics import metrics_payload
     from ._migrations import head_revision
     from ._migrations import upgrade as migrate
     from ._outbox import OutboxRelay, enqueue
@@ -79,7 +79,6 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "AcceptedData": ("._messages", "AcceptedData"),
     "AddressRefused": ("._urls", "AddressRefused"),
     "AnalysedRecipe": ("._recipes", "AnalysedRecipe"),
-    "CACHE_RESULTS": ("._metrics", "CACHE_RESULTS"),
     "CacheState": ("._search", "CacheState"),
     "CatalogueChange": ("._changes", "CatalogueChange"),
     "ChangeAnnouncer": ("._changes", "ChangeAnnouncer"),
@@ -93,7 +92,6 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "EventPublisher": ("._events", "EventPublisher"),
     "FailedData": ("._messages", "FailedData"),
     "FoodVocabulary": ("._foods", "FoodVocabulary"),
-    "HTTP_LATENCY": ("._metrics", "HTTP_LATENCY"),
     "HostUnresolved": ("._urls", "HostUnresolved"),
     "IMPORT_QUEUE": ("._rabbit", "IMPORT_QUEUE"),
     "Keys": ("._keys", "Keys"),
@@ -201,7 +199,6 @@ __all__ = [
     "AcceptedData",
     "AddressRefused",
     "AnalysedRecipe",
-    "CACHE_RESULTS",
     "CacheState",
     "CatalogueChange",
     "ChangeAnnouncer",
@@ -215,7 +212,6 @@ __all__ = [
     "EventPublisher",
     "FailedData",
     "FoodVocabulary",
-    "HTTP_LATENCY",
     "HostUnresolved",
     "IMPORT_QUEUE",
     "Keys",
