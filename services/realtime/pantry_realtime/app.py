@@ -8,7 +8,6 @@ import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import orjson
 from redis.asyncio import Redis
@@ -17,18 +16,20 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from pantry_common import (
+    JSON_ERRORS,
     CommonSettings,
     Keys,
     check_redis,
     create_redis,
-    ignore_transaction,
+    error_response,
+    health_routes,
     is_stream_id,
-    metrics_payload,
+    up_when,
 )
 
 from .hub import Client, Frames, Hub
@@ -36,10 +37,6 @@ from .settings import RealtimeSettings
 from .sse import EventStream
 
 log = logging.getLogger(__name__)
-
-
-def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
 
 
 def _search_id(value: str | None) -> str | None:
@@ -84,43 +81,42 @@ def create_app(
             await listener.aclose()
             await redis.aclose()
 
-    def hub_of(request: Request | WebSocket) -> Hub:
-        hub: Hub = request.app.state.hub
+    def hub_of(request: Request | WebSocket | Starlette) -> Hub:
+        app_ = request if isinstance(request, Starlette) else request.app
+        hub: Hub = app_.state.hub
         return hub
 
     async def events(request: Request) -> Response | EventStream:
         hub = hub_of(request)
         search_id = _search_id(request.query_params.get("search_id"))
         if search_id is None:
-            return _error(
+            return error_response(
                 422,
-                "invalid_request",
                 "search_id must be a search's UUID",
                 errors=[{"parameter": "search_id", "message": "not a UUID"}],
             )
         last = request.headers.get("last-event-id") or request.query_params.get("lastEventId")
         if last is not None and not is_stream_id(last):
-            return _error(
+            return error_response(
                 422,
-                "invalid_request",
                 "Last-Event-ID is not an event id",
                 errors=[{"parameter": "Last-Event-ID", "message": "not an event id"}],
             )
         if hub.shutting_down:
-            return _error(503, "unavailable", "shutting down; reconnect", retry_after=1)
+            return error_response(503, "shutting down; reconnect", retry_after=1)
         if len(hub.clients) >= settings.max_connections:
-            return _error(503, "unavailable", "too many connections on this process")
+            return error_response(503, "too many connections on this process")
         try:
             if not await hub.known(search_id):
-                return _error(404, "not_found", f"no search {search_id}")
+                return error_response(404, f"no search {search_id}")
         except (RedisError, OSError):
-            return _error(503, "unavailable", "redis is unavailable", dependency="redis")
+            return error_response(503, "redis is unavailable", dependency="redis")
         client = hub.connect("sse")
         try:
             await hub.subscribe(client, search_id, last)
         except (RedisError, OSError):
             hub.disconnect(client)
-            return _error(503, "unavailable", "redis is unavailable", dependency="redis")
+            return error_response(503, "redis is unavailable", dependency="redis")
 
         return EventStream(
             hub, client, retry_ms=settings.retry_ms, heartbeat=settings.heartbeat_seconds
@@ -130,7 +126,7 @@ def create_app(
         hub = hub_of(ws)
         if hub.shutting_down or len(hub.clients) >= settings.max_connections:
             await ws.send_denial_response(
-                _error(503, "unavailable", "too many connections on this process")
+                error_response(503, "too many connections on this process")
             )
             return
         await ws.accept()
@@ -154,43 +150,25 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await sender
 
-    async def health(_: Request) -> JSONResponse:
-        ignore_transaction()
-        return JSONResponse({"status": "ok"})
+    app: Starlette  # the checks read what its lifespan opened
 
-    async def ready(request: Request) -> JSONResponse:
-        ignore_transaction()
-        hub = hub_of(request)
-        redis = await check_redis(request.app.state.redis)
-        subscribed = {"status": "up" if hub.connected.is_set() else "down"}
-        ok = redis["status"] == "up" and subscribed["status"] == "up" and not hub.shutting_down
-        return JSONResponse(
-            {
-                "status": "ready" if ok else "not_ready",
-                "checks": {"redis": redis, "subscription": subscribed},
-                "connections": len(hub.clients),
-            },
-            status_code=200 if ok else 503,
-        )
+    def hub() -> Hub:
+        return hub_of(app)
 
-    async def metrics(_: Request) -> Response:
-        ignore_transaction()
-        payload, content_type = await metrics_payload()
-        return Response(payload, media_type=content_type)
-
-    async def not_found(_: Request, __: Exception) -> JSONResponse:
-        return _error(404, "not_found", "no such route")
-
-    async def method_not_allowed(_: Request, __: Exception) -> JSONResponse:
-        return _error(405, "method_not_allowed", "method not allowed")
-
-    return Starlette(
+    checks = {
+        "redis": lambda: check_redis(app.state.redis),
+        "subscription": lambda: up_when(hub().connected.is_set),
+    }
+    app = Starlette(
         routes=[
             Route("/events", events),
             WebSocketRoute("/ws", websocket),
-            Route("/health", health),
-            Route("/ready", ready),
-            Route("/metrics", metrics),
+            *health_routes(
+                checks,
+                required=checks,
+                details=lambda: {"connections": len(hub().clients)},
+                stopping=lambda: hub().shutting_down,
+            ),
         ],
         middleware=[
             Middleware(
@@ -201,9 +179,10 @@ def create_app(
                 max_age=600,
             )
         ],
-        exception_handlers={404: not_found, 405: method_not_allowed},
+        exception_handlers=JSON_ERRORS,
         lifespan=lifespan,
     )
+    return app
 
 
 def _ws_error(message: str) -> str:
