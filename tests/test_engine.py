@@ -556,3 +556,29 @@ async def test_the_engine_refuses_to_fetch_a_private_address(
         assert "page" not in fake.requests  # refused before anything was sent
         lenient = WebPageSource(client, max_bytes=100_000, max_redirects=3, allow_private=True)
         assert (await lenient.fetch(f"{base}/recipes/smoky-lentil-stew")).doc["name"]
+
+
+async def test_the_engines_http_side_speaks_as_the_other_services(
+    database: str, servers: ServerUrls, vhost: str
+) -> None:
+    """One health app and one JSON error body for the three services: the engine's readiness
+    names each dependency, and what it does not serve is a JSON 404 or 405."""
+    stack = make_stack(database, servers, vhost)
+    base = f"http://127.0.0.1:{stack.engine.port}"
+    async with running_engine(stack), httpx.AsyncClient(base_url=base) as client:
+        ready = await client.get("/ready")
+        assert ready.status_code == 200
+        body = ready.json()
+        assert body["status"] == "ready"
+        assert {name: check["status"] for name, check in body["checks"].items()} == {
+            "postgres": "up",
+            "redis": "up",
+            "rabbitmq": "up",
+        }
+        assert (await client.get("/health")).json() == {"status": "ok"}
+        missing = await client.get("/nothing-here")
+        assert missing.status_code == 404
+        assert missing.json()["error"] == "not_found"
+        wrong = await client.post("/ready")
+        assert wrong.status_code == 405
+        assert wrong.json()["error"] == "method_not_allowed"

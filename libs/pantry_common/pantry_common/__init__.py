@@ -23,6 +23,7 @@ if _typing.TYPE_CHECKING:
     from ._events import EventPublisher, is_stream_id, read_since, split_live
     from ._foods import STAPLES, Diet, FoodVocabulary, derive_diets, normalise_text
     from ._health import check_postgres, check_redis
+    from ._http import JSON_ERRORS, error_response, health_routes, up_when
     from ._ingredients import ParsedIngredient, parse_ingredient
     from ._keys import Keys
     from ._logging import configure_logging, log_context
@@ -43,7 +44,6 @@ if _typing.TYPE_CHECKING:
         SearchRequested,
         SourceOutcome,
     )
-    from ._metrics import CACHE_RESULTS, HTTP_LATENCY, metrics_payload
     from ._migrations import head_revision
     from ._migrations import upgrade as migrate
     from ._outbox import OutboxRelay, enqueue
@@ -64,7 +64,6 @@ if _typing.TYPE_CHECKING:
     from ._store import seed_catalogue, upsert_recipe
     from ._telemetry import (
         background_transaction,
-        ignore_transaction,
         linking_metadata,
         message_transaction,
         notice_error,
@@ -76,10 +75,13 @@ if _typing.TYPE_CHECKING:
 
 #: Every public name, and the module that defines it.
 _EXPORTS: dict[str, tuple[str, str]] = {
+    "JSON_ERRORS": ("._http", "JSON_ERRORS"),
+    "error_response": ("._http", "error_response"),
+    "health_routes": ("._http", "health_routes"),
+    "up_when": ("._http", "up_when"),
     "AcceptedData": ("._messages", "AcceptedData"),
     "AddressRefused": ("._urls", "AddressRefused"),
     "AnalysedRecipe": ("._recipes", "AnalysedRecipe"),
-    "CACHE_RESULTS": ("._metrics", "CACHE_RESULTS"),
     "CacheState": ("._search", "CacheState"),
     "CatalogueChange": ("._changes", "CatalogueChange"),
     "ChangeAnnouncer": ("._changes", "ChangeAnnouncer"),
@@ -93,7 +95,6 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "EventPublisher": ("._events", "EventPublisher"),
     "FailedData": ("._messages", "FailedData"),
     "FoodVocabulary": ("._foods", "FoodVocabulary"),
-    "HTTP_LATENCY": ("._metrics", "HTTP_LATENCY"),
     "HostUnresolved": ("._urls", "HostUnresolved"),
     "IMPORT_QUEUE": ("._rabbit", "IMPORT_QUEUE"),
     "Keys": ("._keys", "Keys"),
@@ -136,7 +137,6 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "food_tag": ("._changes", "food_tag"),
     "have_kinds": ("._search", "have_kinds"),
     "head_revision": ("._migrations", "head_revision"),
-    "ignore_transaction": ("._telemetry", "ignore_transaction"),
     "is_stream_id": ("._events", "is_stream_id"),
     "is_unavailable": ("._db", "is_unavailable"),
     "lexeme_tag": ("._changes", "lexeme_tag"),
@@ -144,7 +144,6 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "log_context": ("._logging", "log_context"),
     "mark_refresh": ("._refresh", "mark_refresh"),
     "message_transaction": ("._telemetry", "message_transaction"),
-    "metrics_payload": ("._metrics", "metrics_payload"),
     "migrate": ("._migrations", "upgrade"),
     "normalise_text": ("._foods", "normalise_text"),
     "notice_error": ("._telemetry", "notice_error"),
@@ -198,10 +197,13 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "JSON_ERRORS",
+    "error_response",
+    "health_routes",
+    "up_when",
     "AcceptedData",
     "AddressRefused",
     "AnalysedRecipe",
-    "CACHE_RESULTS",
     "CacheState",
     "CatalogueChange",
     "ChangeAnnouncer",
@@ -215,7 +217,6 @@ __all__ = [
     "EventPublisher",
     "FailedData",
     "FoodVocabulary",
-    "HTTP_LATENCY",
     "HostUnresolved",
     "IMPORT_QUEUE",
     "Keys",
@@ -258,7 +259,6 @@ __all__ = [
     "food_tag",
     "have_kinds",
     "head_revision",
-    "ignore_transaction",
     "is_stream_id",
     "is_unavailable",
     "lexeme_tag",
@@ -266,7 +266,6 @@ __all__ = [
     "log_context",
     "mark_refresh",
     "message_transaction",
-    "metrics_payload",
     "migrate",
     "normalise_text",
     "notice_error",

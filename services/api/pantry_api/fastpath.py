@@ -13,9 +13,10 @@ import functools
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from pantry_common import CACHE_RESULTS, QueryError
+from pantry_common import QueryError
 
 from .deps import API_PREFIX
+from .metrics import CACHE_RESULTS
 from .params import search_query
 from .state import AppState
 

@@ -29,7 +29,7 @@ from pantry_common import (
 
 from .consumer import Agent
 from .handlers import Deps, ImportHandler, SearchHandler
-from .http import QuietServer, dependency_checks, health_app
+from .http import QuietServer, health_app
 from .metrics import QUEUE_CONSUMERS, QUEUE_DEPTH
 from .settings import EngineSettings
 from .sources import CatalogueSource, Source, TheMealDbSource, WebPageSource
@@ -148,7 +148,7 @@ async def run(common: CommonSettings, settings: EngineSettings, stop: asyncio.Ev
 
         server = QuietServer(
             uvicorn.Config(
-                health_app(lambda: dependency_checks(pool, redis, rabbit_up)),
+                health_app(pool, redis, rabbit_up),
                 host=settings.host,
                 port=settings.port,
                 log_config=None,

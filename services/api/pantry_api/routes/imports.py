@@ -17,11 +17,12 @@ from pantry_common import (
     RecipeImport,
     check_public_url,
     enqueue,
+    error_response,
     trace_headers,
 )
 
 from ..deps import API_PREFIX, State
-from ..errors import error_response, postgres_required
+from ..errors import postgres_required
 from ..models import ErrorBody, ImportAccepted, ImportJob
 
 router = APIRouter(prefix=API_PREFIX, tags=["import"])

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from pantry_common import (
-    CACHE_RESULTS,
     CacheState,
     RefreshStatus,
     SearchPage,
@@ -16,6 +15,7 @@ from pantry_common import (
 from ..cache import answer_tags
 from ..deps import API_PREFIX, State
 from ..errors import postgres_required
+from ..metrics import CACHE_RESULTS
 from ..models import ErrorBody, SearchResponse
 from ..params import OPENAPI_PARAMETERS, search_query
 from ..render import render_search
