@@ -9,8 +9,8 @@ text + have + filters) over the seeded catalogue, and as new recipes the bundled
 the seed); for each query, p = the share of new recipes that touch its answer. At `rate` new
 recipes a minute, an answer asked again after t seconds is still a hit with probability
 (1 - p) ** (rate / 60 * t). Left out: the `words` stamp, which only a recipe that brings a word
-the corrector did not know gives (to answers whose words were corrected). Needs PostgreSQL (`make services`); creates and drops a database.
-Writes bench/out/freshness.json.
+the corrector did not know gives (to answers whose words were corrected). Needs PostgreSQL
+(`make services`); creates and drops a database. Writes bench/out/freshness.json.
 """
 
 from __future__ import annotations
