@@ -64,6 +64,10 @@ typecheck: install ## Type-check the code (mypy, strict)
 	$(PY) mypy helm/tests
 	$(PY) mypy observability
 
+.PHONY: check-packages
+check-packages: ## Each service from its own `uv sync --locked --package …`: it imports, starts, answers
+	@bash scripts/check-packages.sh
+
 .PHONY: all
 all: format lint typecheck test ## Format, lint, type-check and test
 
@@ -73,6 +77,7 @@ bench: install ## Run the benchmarks (numbers in bench/out/; needs wrk)
 	$(PY) python -m bench.search
 	$(PY) python -m bench.discovery
 	$(PY) python -m bench.fanout
+	$(PY) python -m bench.freshness
 
 .PHONY: clean
 clean: ## Remove caches and local run files

@@ -206,8 +206,6 @@ async def main() -> int:
                 SearchRequested(
                     search_id=uuid.UUID(query.search_id),
                     criteria=SearchCriteria(**query.criteria()),
-                    query=query.as_dict(),
-                    events_url="/events",
                 )
             )
             await exchange.publish(to_message(envelope), routing_key="search.requested")

@@ -1,11 +1,18 @@
 """Search benchmarks: cache hits against a bare baseline, and cache misses over 100,000 recipes.
 
     python -m bench.search [--recipes 100000] [--duration 10] [--connections 32] [--skip-hits]
+                           [--runs 3] [--miss-queries 200] [--clients 1]
+
+Every figure is taken over `--runs` runs (3 at least) and printed as its median with the min and
+the max; a figure whose runs spread by more than 20% is flagged (bench/spread.py). Cache misses:
+distinct queries of three shapes (text; `have` with 10 foods; text + have + filters), from
+`--clients` concurrent clients.
 
 Needs the servers of `make services` and `wrk` (apt-get install wrk / brew install wrk; not with
 --skip-hits, which measures the cache misses only). Creates (and afterwards drops) a database
-`pantry_bench_<pid>`; writes bench/out/results.json (results-misses.json with --skip-hits) and
-the query plans, with the indexes they use, to bench/explain-*.txt.
+`pantry_bench_<pid>` (or keeps and reuses `--database NAME`); writes bench/out/results.json
+(results-misses.json with --skip-hits) and the query plans, with the indexes they use, to
+bench/explain-*.txt.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import asyncpg
 import httpx
 
+from bench.spread import line, spread
 from bench.synth import load_synthetic
 from pantry_common import (
     CommonSettings,
@@ -38,7 +46,8 @@ from pantry_common import (
     migrate,
     seed_catalogue,
 )
-from pantry_common._search import build_sql, have_kinds
+from pantry_common._interpret import read_filters
+from pantry_common._search import build_sql, have_groups, sql_args
 
 HERE = Path(__file__).parent
 OUT = HERE / "out"
@@ -57,8 +66,33 @@ def _free_port() -> int:
         return port
 
 
-async def prepare(admin_dsn: str, recipes: int, vocab: FoodVocabulary) -> str:
-    name = f"pantry_bench_{os.getpid()}"
+async def reuse(admin_dsn: str, name: str, recipes: int) -> str | None:
+    """The DSN of a kept benchmark database with `recipes` recipes, migrated to the head."""
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        found = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+    finally:
+        await admin.close()
+    if not found:
+        return None
+    dsn = _db(admin_dsn, name)
+    await asyncio.to_thread(migrate, dsn)
+    conn = await asyncpg.connect(dsn)
+    try:
+        count = await conn.fetchval("SELECT count(*) FROM recipes")
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    if count != recipes:
+        raise SystemExit(f"database {name} has {count} recipes, not {recipes}")
+    print(f"  reusing {name} ({count} recipes)")
+    return dsn
+
+
+async def prepare(
+    admin_dsn: str, recipes: int, vocab: FoodVocabulary, name: str | None = None
+) -> str:
+    name = name or f"pantry_bench_{os.getpid()}"
     admin = await asyncpg.connect(admin_dsn)
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -71,7 +105,7 @@ async def prepare(admin_dsn: str, recipes: int, vocab: FoodVocabulary) -> str:
     conn = await asyncpg.connect(dsn)  # no statement or command timeout for the bulk load
     try:
         started = time.perf_counter()
-        total = await load_synthetic(conn, recipes - seeded["recipes"], vocab)
+        total = await load_synthetic(conn, recipes - seeded.recipes, vocab)
         print(f"  {total} recipes in the database ({time.perf_counter() - started:.1f} s to load)")
     finally:
         await conn.close()
@@ -125,17 +159,32 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def cache_miss(base: str, queries: list[dict[str, Any]]) -> dict[str, float]:
+async def cache_miss(
+    base: str, queries: list[dict[str, Any]], clients: int = 1
+) -> dict[str, float]:
+    """Each query once, from `clients` concurrent clients (a connection each). A query that is
+    not answered (a 503 when the statement timeout cuts it short) is counted, not timed."""
     timings: list[float] = []
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        for params in queries:
-            started = time.perf_counter()
-            response = await client.get("/api/v1/recipes/search", params=params)
-            timings.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, response.text
-            assert response.headers["x-cache"] == "miss", params
+    failed: list[int] = []
+
+    async def client_run(share: list[dict[str, Any]]) -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            for params in share:
+                started = time.perf_counter()
+                response = await client.get("/api/v1/recipes/search", params=params)
+                if response.status_code == 503:
+                    failed.append(503)
+                    continue
+                timings.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, response.text
+                assert response.headers["x-cache"] == "miss", params
+
+    await asyncio.gather(*(client_run(queries[i::clients]) for i in range(clients)))
+    if not timings:
+        raise RuntimeError(f"no query of {len(queries)} was answered")
     return {
         "n": len(timings),
+        "unanswered": len(failed),
         "p50_ms": round(statistics.median(timings), 2),
         "p99_ms": round(percentile(timings, 99), 2),
         "max_ms": round(max(timings), 2),
@@ -149,6 +198,8 @@ def miss_queries(
     foods = [f for f in vocab.names() if " " not in f][:400]
     common = ["onion", "garlic", "rice", "chicken", "tomato", "egg", "butter", "potato", "lemon"]
     words = sorted({w.lower() for t in titles for w in re.findall(r"[A-Za-z]{4,}", t)})
+    # Words that read as filters ("quick", "vegan") would make two queries one search.
+    words = [w for w in words if read_filters(w, vocab).text == w]
     text: list[dict[str, Any]] = []
     have: list[dict[str, Any]] = []
     both: list[dict[str, Any]] = []
@@ -159,7 +210,7 @@ def miss_queries(
             seen.add(q)
             text.append({"q": q})
     while len(have) < n:
-        items = rng.sample(common, 2) + rng.sample(foods, rng.randint(1, 4))
+        items = rng.sample(common, 3) + rng.sample(foods, 7)  # 10 foods
         key = ",".join(sorted(items))
         if key not in seen:
             seen.add(key)
@@ -185,7 +236,7 @@ async def explain(dsn: str, vocab: FoodVocabulary) -> None:
     cases: dict[str, dict[str, Any]] = {
         "text": {"q": "chicken curry"},
         "typo": {"q": "chiken curyy"},
-        "have": {"have": "rice,onion,garlic,chicken thighs,tomato"},
+        "have": {"have": "rice,onion,garlic,chicken thighs,tomato,egg,butter,lemon,potato,carrot"},
         "filters": {
             "q": "soup",
             "have": "onion,carrot",
@@ -198,18 +249,9 @@ async def explain(dsn: str, vocab: FoodVocabulary) -> None:
     try:
         for name, params in cases.items():
             query = build_query(vocab, **params)
-            args = [
-                query.words,
-                have_kinds(query, vocab),
-                list(query.exclude),
-                list(query.diets),
-                query.max_time,
-                query.cuisine,
-                query.limit,
-                query.offset,
-            ]
+            sql = build_sql(query, len(have_groups(query, vocab)))
             rows = await conn.fetch(
-                "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + build_sql(query), *args
+                "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, *sql_args(query, vocab)
             )
             plan = "\n".join(r[0] for r in rows)
             (HERE / f"explain-{name}.txt").write_text(
@@ -232,22 +274,25 @@ async def cache_hits(
     await redis.set(f"{prefix}:baseline", body.replace(b'"cache":"miss"', b'"cache":"hit"'))
     await redis.aclose()
 
-    print("cache hits (wrk, one thread) — api vs bare baseline, alternating, best of 2")
+    print(f"cache hits (wrk, one thread) — api vs bare baseline, alternating, {args.runs} runs")
     runs: dict[str, list[dict[str, float]]] = {"api": [], "baseline": []}
-    for _ in range(2):
+    ratios: list[float] = []
+    for _ in range(args.runs):
         runs["baseline"].append(
             wrk(f"http://127.0.0.1:{base_port}/", args.duration, args.connections)
         )
         runs["api"].append(wrk(api_base + hit_path, args.duration, args.connections))
-    best = {k: max(v, key=lambda r: r["rps"]) for k, v in runs.items()}
-    best["ratio"] = {"rps": round(best["api"]["rps"] / best["baseline"]["rps"], 3)}
+        ratios.append(runs["api"][-1]["rps"] / runs["baseline"][-1]["rps"])
+    out: dict[str, Any] = {}
     for k in ("api", "baseline"):
-        r = best[k]
-        print(
-            f"  {k:9} {r['rps']:9.0f} req/s   p50 {r['p50_ms']:.2f} ms   p99 {r['p99_ms']:.2f} ms"
-        )
-    print(f"  api/baseline throughput: {best['ratio']['rps']:.1%}")
-    return best
+        rps = [r["rps"] for r in runs[k]]
+        p99 = [r["p99_ms"] for r in runs[k]]
+        print("  " + line(f"{k:9} throughput", rps, "req/s", 0))
+        print("  " + line(f"{k:9} p99       ", p99, "ms"))
+        out[k] = {"rps": spread(rps), "p99_ms": spread(p99), "runs": runs[k]}
+    print("  " + line("api/baseline ratio (side by side)", ratios, "", 3))
+    out["ratio"] = spread(ratios)
+    return out
 
 
 async def main() -> int:
@@ -255,11 +300,20 @@ async def main() -> int:
     parser.add_argument("--recipes", type=int, default=100_000)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--miss-queries", type=int, default=300)
+    parser.add_argument("--miss-queries", type=int, default=200, help="per run and shape")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each figure (3 at least)")
+    parser.add_argument("--clients", type=int, default=1, help="concurrent clients for misses")
+    parser.add_argument(
+        "--database",
+        help="keep the benchmark database under this name, and reuse it when it exists"
+        " (a catalogue of 1,000,000 recipes takes a while to load)",
+    )
     parser.add_argument(
         "--skip-hits", action="store_true", help="only the cache misses (and the query plans)"
     )
     args = parser.parse_args()
+    if args.runs < 3:
+        parser.error("--runs: at least 3, so that the spread of a figure shows")
     if not args.skip_hits and shutil.which("wrk") is None:
         print("wrk is needed: apt-get install wrk, or brew install wrk", file=sys.stderr)
         return 2
@@ -267,7 +321,10 @@ async def main() -> int:
     admin = os.environ.get("PANTRY_TEST_DATABASE_URL") or str(common.database_url)
     vocab = FoodVocabulary.default()
     print(f"preparing {args.recipes} recipes")
-    dsn = await prepare(admin, args.recipes, vocab)
+    kept = args.database
+    dsn = (await reuse(admin, kept, args.recipes) if kept else None) or await prepare(
+        admin, args.recipes, vocab, kept
+    )
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
@@ -309,25 +366,40 @@ async def main() -> int:
             for r in await conn.fetch("SELECT title FROM recipes WHERE source = 'catalogue'")
         ]
         await conn.close()
-        print("cache misses (one client, distinct queries)")
+        print(
+            f"cache misses ({args.clients} client{'s' if args.clients > 1 else ''},"
+            f" distinct queries, {args.runs} runs of {args.miss_queries})"
+        )
         results["cache_miss"] = {}
-        for kind, queries in miss_queries(vocab, titles, args.miss_queries).items():
-            stats = await cache_miss(api_base, queries)
-            results["cache_miss"][kind] = stats
-            print(
-                f"  {kind:18} n={stats['n']}  p50 {stats['p50_ms']:.2f} ms  "
-                f"p99 {stats['p99_ms']:.2f} ms  max {stats['max_ms']:.2f} ms"
-            )
+        every = miss_queries(vocab, titles, args.miss_queries * args.runs)
+        for kind, queries in every.items():
+            stats = [
+                await cache_miss(api_base, queries[r :: args.runs], args.clients)
+                for r in range(args.runs)
+            ]
+            results["cache_miss"][kind] = {
+                "p50_ms": spread([s["p50_ms"] for s in stats]),
+                "p99_ms": spread([s["p99_ms"] for s in stats]),
+                "runs": stats,
+            }
+            unanswered = sum(int(s["unanswered"]) for s in stats)
+            print(f"  {kind}" + (f" ({unanswered} unanswered: 503)" if unanswered else ""))
+            print("    " + line("p50", [s["p50_ms"] for s in stats], "ms"))
+            print("    " + line("p99", [s["p99_ms"] for s in stats], "ms"))
         await explain(dsn, vocab)
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait(10)
-        admin_conn = await asyncpg.connect(admin)
-        await admin_conn.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
-        await admin_conn.close()
+        if not kept:
+            admin_conn = await asyncpg.connect(admin)
+            name = dsn.rsplit("/", 1)[1]
+            await admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin_conn.close()
     OUT.mkdir(exist_ok=True)
     name = "results-misses.json" if args.skip_hits else "results.json"
+    if args.clients > 1:
+        name = name.replace(".json", f"-{args.clients}-clients.json")
     (OUT / name).write_text(json.dumps(results, indent=2))
     return 0
 

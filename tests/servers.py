@@ -216,3 +216,83 @@ class ServiceProcess:
         if self._reader is not None:
             await asyncio.wait_for(self._reader, 5)
         return self.proc.returncode
+
+
+class PostgresStatements:
+    """A TCP proxy in front of the real PostgreSQL that records the statements clients run.
+
+    It reads the frontend messages of the wire protocol (no TLS: the DSN it gives says
+    `sslmode=disable`): a simple `Query` carries its SQL, an extended-protocol `Bind` names a
+    statement that an earlier `Parse` on the same connection defined. Everything is forwarded
+    as it is.
+    """
+
+    def __init__(self, dsn: str) -> None:
+        parts = urlsplit(dsn)
+        self._target = (parts.hostname or "127.0.0.1", parts.port or 5432)
+        self._dsn = parts
+        self.statements: list[str] = []
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def dsn(self, database_dsn: str) -> str:
+        """`database_dsn`, through the proxy."""
+        assert self._server is not None
+        port = self._server.sockets[0].getsockname()[1]
+        parts = urlsplit(database_dsn)
+        netloc = parts.netloc.rsplit("@", 1)
+        host = f"127.0.0.1:{port}"
+        netloc_out = f"{netloc[0]}@{host}" if len(netloc) == 2 else host
+        query = f"{parts.query}&sslmode=disable" if parts.query else "sslmode=disable"
+        return urlunsplit(parts._replace(netloc=netloc_out, query=query))
+
+    async def __aenter__(self) -> PostgresStatements:
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        up_reader, up_writer = await asyncio.open_connection(*self._target)
+        prepared: dict[bytes, str] = {}
+
+        async def upstream() -> None:
+            first = await reader.readexactly(4)  # the startup message has no type byte
+            up_writer.write(first + await reader.readexactly(int.from_bytes(first) - 4))
+            while True:
+                head = await reader.readexactly(5)
+                body = await reader.readexactly(int.from_bytes(head[1:]) - 4)
+                kind = head[:1]
+                if kind == b"Q":
+                    self.statements.append(body.rstrip(b"\0").decode())
+                elif kind == b"P":
+                    name, sql, _ = body.split(b"\0", 2)
+                    prepared[name] = sql.decode()
+                elif kind == b"B":
+                    _, name, _ = body.split(b"\0", 2)
+                    self.statements.append(prepared.get(name, "?"))
+                up_writer.write(head + body)
+                await up_writer.drain()
+
+        async def downstream() -> None:
+            while data := await up_reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+
+        try:
+            await asyncio.gather(upstream(), downstream())
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self._tasks.discard(task)
+            for w in (writer, up_writer):
+                w.close()

@@ -12,7 +12,7 @@ from pantry_api.models import ErrorBody, RecipeDetail, SearchResponse
 from pantry_common import CommonSettings
 
 from .conftest import api_server, settings_for
-from .servers import RedisProcess, ServerUrls
+from .servers import PostgresStatements, RedisProcess, ServerUrls
 
 pytestmark = pytest.mark.integration
 
@@ -51,22 +51,50 @@ async def test_bad_input_is_a_422_naming_the_parameter(
 
 
 @pytest.mark.parametrize(
-    "q",
+    ("q", "status"),
     [
-        "'; DROP TABLE recipes; --",
-        "\x00\x01 nul",
-        "😀🍕 pizza",
-        "a & b | !c <-> d:*",
-        '"quoted" -minus OR or',
-        "%_\\",
-        "ǅ ß ﬁ İ",
-        "a" * 200,
+        ("'; DROP TABLE recipes; --", 200),
+        ("\x00\x01 nul", 200),
+        ("😀🍕 pizza", 200),
+        ("a & b | !c <-> d:*", 200),
+        ('"quoted" -minus OR or', 200),
+        ("%_\\", 422),  # nothing left of it once normalised: neither q nor have
+        ("ǅ ß ﬁ İ", 200),
+        ("a" * 200, 200),
     ],
 )
-async def test_odd_text_never_fails(shared_api: httpx.AsyncClient, q: str) -> None:
+async def test_odd_text_never_fails(shared_api: httpx.AsyncClient, q: str, status: int) -> None:
     response = await shared_api.get(SEARCH, params={"q": q, "have": q[:50], "exclude": q[:50]})
-    assert response.status_code in (200, 422), response.text
+    assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
+    if status == 200:
+        SearchResponse.model_validate(response.json())
+    else:
+        body = ErrorBody.model_validate(response.json())
+        assert body.errors is not None and body.errors[0].parameter == "q"
+
+
+@pytest.mark.parametrize(
+    ("first", "same"),
+    [
+        ("q=lentil+soup", "q=Lentil%20Soup&limit=20"),
+        ("q=soup&q=lentil+soup", "q=lentil+soup"),
+        ("have=rice&have=onion", "have=onion,+rice"),
+        ("q=stew&diet=vegan&diet=&unknown=1", "q=stew&diet=vegan"),
+        ("q=curry&max_time=30&limit=5", "limit=5&max_time=30&q=curry"),
+    ],
+)
+async def test_the_fast_path_reads_parameters_as_the_route_does(
+    shared_api: httpx.AsyncClient, first: str, same: str
+) -> None:
+    """The route answers the first (a miss) and caches it; the fast path must find that answer
+    for the same query string, and for another spelling of the same search."""
+    miss = await shared_api.get(f"{SEARCH}?{first}")
+    assert miss.status_code == 200, miss.text
+    for query_string in (first, same):
+        hit = await shared_api.get(f"{SEARCH}?{query_string}")
+        assert hit.headers["x-cache"] == "hit", query_string
+        assert hit.json()["query"] == miss.json()["query"]
 
 
 async def test_unknown_route_and_method_are_json(shared_api: httpx.AsyncClient) -> None:
@@ -94,13 +122,59 @@ async def test_miss_then_hit_returns_the_stored_bytes(shared_api: httpx.AsyncCli
     assert second.content == first.content.replace(b'"cache":"miss"', b'"cache":"hit"')
 
 
-async def test_concurrent_misses_agree(shared_api: httpx.AsyncClient) -> None:
-    params = {"q": "lentil soup", "have": "lentils,onion"}
-    responses = await asyncio.gather(*(shared_api.get(SEARCH, params=params) for _ in range(20)))
+async def test_a_cached_answer_tells_the_searchs_current_status(
+    database: str, servers: ServerUrls
+) -> None:
+    """A cached `refreshing` answer is served while the refresh runs, and not once it is done
+    (also when it finished before the answer was stored): the next answer says `complete`."""
+    from redis.asyncio import Redis
+
+    from pantry_common import Keys, mark_refresh
+
+    common = settings_for(database, servers)
+    params = {"q": "lentil soup"}
+    redis = Redis.from_url(servers.redis)
+    try:
+        async with api_server(common) as api:
+            first = await api.get(SEARCH, params=params)
+            assert first.json()["status"] == "refreshing"
+            running = await api.get(SEARCH, params=params)
+            assert running.headers["x-cache"] == "hit"
+            assert running.json()["status"] == "refreshing"
+            search_id = first.json()["search_id"]
+            # What the engine does when it has stored what it found.
+            await mark_refresh(redis, None, Keys(common.redis_prefix), search_id, "done")
+            done = await api.get(SEARCH, params=params)
+            assert done.json()["status"] == "complete"
+            assert done.json()["results"] == first.json()["results"]
+            again = await api.get(SEARCH, params=params)
+            assert again.headers["x-cache"] == "hit"
+            assert again.json()["status"] == "complete"
+    finally:
+        await redis.aclose()
+
+
+async def test_concurrent_misses_agree_on_one_database_query(
+    database: str, servers: ServerUrls
+) -> None:
+    """Twenty users asking the same uncached search at once: one ranked query, one answer."""
+    async with PostgresStatements(servers.postgres) as postgres:
+        common = settings_for(postgres.dsn(database), servers)
+        async with api_server(common) as api:
+
+            def searches() -> int:
+                return sum("recipe_search" in sql for sql in postgres.statements)
+
+            before = searches()
+            params = {"q": "lentil soup", "have": "lentils,onion"}
+            responses = await asyncio.gather(*(api.get(SEARCH, params=params) for _ in range(20)))
+            ran = searches() - before
     bodies = [r.json() for r in responses]
     assert all(r.status_code == 200 for r in responses)
     assert len({b["search_id"] for b in bodies}) == 1
     assert len({str(b["results"]) for b in bodies}) == 1
+    assert bodies[0]["results"]
+    assert ran == 1
 
 
 async def test_recipe_detail_has_parsed_lines(shared_api: httpx.AsyncClient) -> None:

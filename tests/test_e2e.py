@@ -12,7 +12,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from pantry_common import catalogue_documents
+from pantry_common import Keys, catalogue_documents
 
 from .conftest import Stack, make_stack
 from .events import SseMessage, sse_messages, wait_for_event
@@ -97,12 +97,15 @@ async def test_a_search_grows_live_and_is_then_served_from_the_cache(
         ]
         assert "Jollof Rice" in [r["title"] for r in found]
         again = await api.get(SEARCH, params={"q": "jollof rice"})
-        assert again.headers["x-cache"] == "hit"
+        assert again.headers["x-cache"] == "miss"  # the stored recipes made the answer stale
         assert again.json()["status"] == "complete"
         assert again.json()["results"][0]["title"] == "Jollof Rice"
+        cached = await api.get(SEARCH, params={"q": "jollof rice"})
+        assert cached.headers["x-cache"] == "hit"
+        assert cached.content == again.content.replace(b'"cache":"miss"', b'"cache":"hit"')
     # One JSON log line per request in the api's output, the engine logged the message.
     api_lines = procs["api"].lines()
-    assert sum(1 for line in api_lines if line.get("path") == SEARCH) == 2
+    assert sum(1 for line in api_lines if line.get("path") == SEARCH) == 3
     assert all(line.get("service") == "api" for line in api_lines)
     assert any(line.get("service") == "recipe-engine" for line in procs["engine"].lines())
 
@@ -157,7 +160,7 @@ async def test_realtime_tells_clients_to_reconnect_on_shutdown(
     proc = processes(stack)["realtime"]
     redis = Redis.from_url(servers.redis)
     search_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
-    await redis.set(f"{stack.common.redis_prefix}:v1:refresh:{search_id}", "requested", ex=60)
+    await redis.set(Keys(stack.common.redis_prefix).refresh(search_id), "requested", ex=60)
     try:
         await proc.start()
         async with (

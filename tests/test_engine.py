@@ -30,7 +30,7 @@ from pantry_common import (
 )
 from pantry_engine.sources.themealdb import meal_to_recipe
 
-from .conftest import Stack, api_server, make_stack, running_engine
+from .conftest import api_server, make_stack, running_engine
 from .events import stream_events, wait_for_event
 from .servers import ServerUrls
 from .thirdparty import KOSHARI, ThirdParty
@@ -114,7 +114,7 @@ def data_of(event: Event, kind: type[T]) -> T:
     return event.data
 
 
-def search_message(stack: Stack, q: str) -> Envelope:
+def search_message(q: str) -> Envelope:
     from pantry_common import FoodVocabulary, build_query
 
     query = build_query(FoodVocabulary.default(), q=q)
@@ -122,8 +122,6 @@ def search_message(stack: Stack, q: str) -> Envelope:
         SearchRequested(
             search_id=uuid.UUID(query.search_id),
             criteria=SearchCriteria(**query.criteria()),
-            query=query.as_dict(),
-            events_url=stack.api.events_url,
         )
     )
 
@@ -147,11 +145,16 @@ async def test_a_search_asks_the_engine_which_stores_refreshes_and_tells(
         ]
         assert "Jollof Rice" in [r.title for r in found]
         assert all(r.source == "catalogue" and r.new for r in found)
+        # The api computes the answer anew (the engine stored recipes; it never writes answers),
+        # then serves it from the cache.
         again = await api.get(SEARCH, params={"q": "jollof rice"})
-        assert again.headers["x-cache"] == "hit"
+        assert again.headers["x-cache"] == "miss"
         body = again.json()
         assert body["status"] == "complete"
         assert body["results"][0]["title"] == "Jollof Rice"
+        cached = await api.get(SEARCH, params={"q": "jollof rice"})
+        assert cached.headers["x-cache"] == "hit"
+        assert cached.json()["status"] == "complete"
         # Asking again within the interval makes no second message.
         await api.get(SEARCH, params={"q": "jollof rice", "limit": 5})
         await asyncio.sleep(0.5)
@@ -180,11 +183,11 @@ async def test_redelivered_and_duplicate_messages_store_once(
     database: str, servers: ServerUrls, vhost: str, redis: Redis
 ) -> None:
     stack = make_stack(database, servers, vhost)
-    envelope = search_message(stack, "doro wat")
+    envelope = search_message("doro wat")
     async with running_engine(stack):
         await publish(vhost, envelope)
         await publish(vhost, envelope)  # the same message id, again
-        other = search_message(stack, "doro wat")  # another message, same search
+        other = search_message("doro wat")  # another message, same search
         await publish(vhost, other)
         await wait_for_event(
             redis,
@@ -222,7 +225,7 @@ async def test_same_recipe_from_two_sources_is_one_recipe(
         feed_url=f"{base}/feed.json",
         themealdb_url=f"{base}/themealdb/api/json/v1",
     )
-    envelope = search_message(stack, "koshari")
+    envelope = search_message("koshari")
     async with running_engine(stack):
         await publish(vhost, envelope)
         events = await wait_for_event(
@@ -244,7 +247,7 @@ async def test_a_failing_source_fails_alone(
     fake, base = thirdparty
     fake.themealdb_fails = True
     stack = make_stack(database, servers, vhost, themealdb_url=f"{base}/themealdb/api/json/v1")
-    envelope = search_message(stack, "bouillabaisse")
+    envelope = search_message("bouillabaisse")
     async with running_engine(stack):
         await publish(vhost, envelope)
         events = await wait_for_event(
@@ -276,7 +279,7 @@ async def test_every_source_failing_retries_then_dead_letters_and_tells(
         themealdb_url=f"{base}/themealdb/api/json/v1",
         max_attempts=3,
     )
-    envelope = search_message(stack, "gumbo")
+    envelope = search_message("gumbo")
     async with running_engine(stack):
         await publish(vhost, envelope)
         events = await wait_for_event(
@@ -297,7 +300,7 @@ async def test_unparseable_message_is_dead_lettered_and_the_consumer_goes_on(
     async with running_engine(stack):
         await publish(vhost, b"{not json")
         await publish(vhost, orjson.dumps({"id": str(uuid.uuid4()), "type": "search.requested"}))
-        good = search_message(stack, "cassoulet")
+        good = search_message("cassoulet")
         await publish(vhost, good)
         await wait_for_event(
             redis,
@@ -323,7 +326,7 @@ async def test_sigterm_finishes_the_message_in_hand(
     fake.feed = [doc for doc in FEED if doc["name"] == "Feijoada"]
     fake.feed_delay = 1.5
     stack = make_stack(database, servers, vhost, feed_url=f"{base}/feed.json")
-    envelope = search_message(stack, "feijoada")
+    envelope = search_message("feijoada")
     async with running_engine(stack):
         await publish(vhost, envelope)
         for _ in range(100):
@@ -472,45 +475,110 @@ async def test_rabbitmq_outage_loses_no_refresh_request(
         await conn.close()
 
 
-async def test_cached_answers_are_replaced_at_once_or_expire_within_the_ttl(
+async def test_a_recipe_found_for_one_search_is_in_every_answer_it_changes_at_once(
     database: str, servers: ServerUrls, vhost: str, redis: Redis, vocab: Any
 ) -> None:
-    """The mechanism: when the engine stores what a search found, it replaces that search's
-    cached pages at once; any other cached answer that the new recipes change lives at most
-    the cache TTL (PANTRY_API_CACHE_TTL_SECONDS, 2 s here)."""
+    """Discovery: the engine stores Jollof Rice for one user's search; another user's cached
+    search that the recipe matches includes it on its next request, and a cached search that
+    it does not match stays cached."""
     from pantry_common import build_query
 
     stack = make_stack(database, servers, vhost)
-    api_settings = stack.api.model_copy(update={"cache_ttl_seconds": 2})
     keys = Keys(stack.common.redis_prefix)
     other = {"q": "jollof", "limit": "10"}
-    other_id = build_query(vocab, q="jollof").search_id
-    await redis.set(keys.refresh(other_id), "done", ex=60)  # refreshed a moment ago
-    async with api_server(stack.common, api_settings, port=api_settings.port) as api:
-        before = await api.get(SEARCH, params=other)
-        assert before.json()["status"] == "complete"
-        assert "Jollof Rice" not in [r["title"] for r in before.json()["results"]]
-        target = {"q": "jollof rice"}
-        page_two = {"q": "jollof rice", "limit": "3", "sort": "fewest_missing"}
-        first = (await api.get(SEARCH, params=target)).json()
-        assert (await api.get(SEARCH, params=page_two)).headers["x-cache"] == "miss"
-        assert (await api.get(SEARCH, params=page_two)).headers["x-cache"] == "hit"
+    unrelated = {"q": "mushroom risotto"}
+    for params in (other, unrelated):  # refreshed a moment ago: they ask the engine nothing
+        search_id = build_query(vocab, q=params["q"]).search_id
+        await redis.set(keys.refresh(search_id), "done", ex=60)
+    async with api_server(stack.common, stack.api) as api:
+        for params in (other, unrelated):
+            await api.get(SEARCH, params=params)
+            cached = await api.get(SEARCH, params=params)
+            assert cached.headers["x-cache"] == "hit"
+            assert "Jollof Rice" not in [r["title"] for r in cached.json()["results"]]
+        first = (await api.get(SEARCH, params={"q": "jollof rice"})).json()
+        assert first["status"] == "refreshing"
         async with running_engine(stack):
             await wait_for_event(
                 redis, stack.common.redis_prefix, first["search_id"], "search.completed"
             )
-        # The search that asked: every cached page replaced at once.
-        fresh = await api.get(SEARCH, params=target)
-        assert fresh.headers["x-cache"] == "hit"
-        assert fresh.json()["results"][0]["title"] == "Jollof Rice"
-        other_page = await api.get(SEARCH, params=page_two)
-        assert other_page.headers["x-cache"] == "miss"
-        assert "Jollof Rice" in [r["title"] for r in other_page.json()["results"]]
-        # Another search: stale for at most the TTL.
-        stale = await api.get(SEARCH, params=other)
-        if stale.headers["x-cache"] == "hit":
-            assert "Jollof Rice" not in [r["title"] for r in stale.json()["results"]]
-        await asyncio.sleep(2.2)
-        later = await api.get(SEARCH, params=other)
-        assert later.headers["x-cache"] == "miss"
-        assert "Jollof Rice" in [r["title"] for r in later.json()["results"]]
+        after = await api.get(SEARCH, params=other)
+        assert after.headers["x-cache"] == "miss"
+        assert "Jollof Rice" in [r["title"] for r in after.json()["results"]]
+        assert (await api.get(SEARCH, params=unrelated)).headers["x-cache"] == "hit"
+
+
+async def test_an_imported_recipe_is_found_by_the_search_that_missed_it(
+    database: str, servers: ServerUrls, vhost: str, redis: Redis, thirdparty: Any
+) -> None:
+    """As a new user tries it: search by a word only one's own recipe has (0 results, cached),
+    import the recipe by URL, wait for the job to say done, search again: found."""
+    from .thirdparty import FAMILY_TITLE
+
+    _, base = thirdparty
+    stack = make_stack(database, servers, vhost)
+    params = {"q": "zyxwq"}
+    async with api_server(stack.common, stack.api) as api, running_engine(stack):
+        first = (await api.get(SEARCH, params=params)).json()
+        assert first["total"] == 0
+        await wait_for_event(
+            redis, stack.common.redis_prefix, first["search_id"], "search.completed"
+        )
+        await api.get(SEARCH, params=params)
+        before = await api.get(SEARCH, params=params)
+        assert before.headers["x-cache"] == "hit"
+        assert before.json()["total"] == 0
+        assert before.json()["status"] == "complete"
+        job = await api.post("/api/v1/recipes/import", json={"url": f"{base}/recipes/family"})
+        state = await finished_job(api, job.json()["status_url"])
+        assert state["status"] == "done", state
+        after = await api.get(SEARCH, params=params)
+        body = after.json()
+        assert body["total"] == 1
+        assert [r["title"] for r in body["results"]] == [FAMILY_TITLE]
+        assert body["results"][0]["id"] == state["recipe_id"]
+        # Stored as the api's own answer from then on.
+        assert (await api.get(SEARCH, params=params)).json()["total"] == 1
+
+
+async def test_the_engine_refuses_to_fetch_a_private_address(
+    thirdparty: tuple[ThirdParty, str],
+) -> None:
+    """The same guard as the api's, on the engine's side: an import message that names a
+    loopback page (the api let it through, or it came another way) is refused for good."""
+    from pantry_engine.sources import UrlRefused, WebPageSource
+
+    fake, base = thirdparty
+    async with httpx.AsyncClient() as client:
+        strict = WebPageSource(client, max_bytes=100_000, max_redirects=3, allow_private=False)
+        with pytest.raises(UrlRefused, match="loopback, private or reserved"):
+            await strict.fetch(f"{base}/recipes/smoky-lentil-stew")
+        assert "page" not in fake.requests  # refused before anything was sent
+        lenient = WebPageSource(client, max_bytes=100_000, max_redirects=3, allow_private=True)
+        assert (await lenient.fetch(f"{base}/recipes/smoky-lentil-stew")).doc["name"]
+
+
+async def test_the_engines_http_side_speaks_as_the_other_services(
+    database: str, servers: ServerUrls, vhost: str
+) -> None:
+    """One health app and one JSON error body for the three services: the engine's readiness
+    names each dependency, and what it does not serve is a JSON 404 or 405."""
+    stack = make_stack(database, servers, vhost)
+    base = f"http://127.0.0.1:{stack.engine.port}"
+    async with running_engine(stack), httpx.AsyncClient(base_url=base) as client:
+        ready = await client.get("/ready")
+        assert ready.status_code == 200
+        body = ready.json()
+        assert body["status"] == "ready"
+        assert {name: check["status"] for name, check in body["checks"].items()} == {
+            "postgres": "up",
+            "redis": "up",
+            "rabbitmq": "up",
+        }
+        assert (await client.get("/health")).json() == {"status": "ok"}
+        missing = await client.get("/nothing-here")
+        assert missing.status_code == 404
+        assert missing.json()["error"] == "not_found"
+        wrong = await client.post("/ready")
+        assert wrong.status_code == 405
+        assert wrong.json()["error"] == "method_not_allowed"

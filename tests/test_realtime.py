@@ -50,6 +50,8 @@ async def realtime(
                     if (await client.get(f"{base_url}/ready")).status_code == 200:
                         break
                 await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("realtime did not become ready (its Redis subscription)")
             yield base_url, EventPublisher(redis, keys), redis, keys
     finally:
         await redis.aclose()

@@ -16,6 +16,9 @@ from starlette.routing import Route
 DATA = Path(__file__).parent / "data"
 KOSHARI: dict[str, Any] = orjson.loads((DATA / "themealdb-koshari.json").read_bytes())
 RECIPE_PAGE = (DATA / "recipe-page.html").read_text()
+#: A family recipe: the only one anywhere with the word "zyxwq".
+FAMILY_TITLE = "Tante Zyxwq's Smoky Lentil Stew"
+FAMILY_PAGE = RECIPE_PAGE.replace('"name": "Smoky Lentil Stew"', f'"name": "{FAMILY_TITLE}"')
 
 
 @dataclass
@@ -59,6 +62,10 @@ class ThirdParty:
             self.requests.append("page")
             return HTMLResponse(page)
 
+        async def family_page(_: Request) -> Response:
+            self.requests.append("family")
+            return HTMLResponse(FAMILY_PAGE)
+
         async def no_recipe(_: Request) -> Response:
             return HTMLResponse("<html><body><p>Just a blog post.</p></body></html>")
 
@@ -78,6 +85,7 @@ class ThirdParty:
                 Route("/themealdb/api/json/v1/1/{endpoint}", themealdb),
                 Route("/feed.json", feed),
                 Route("/recipes/smoky-lentil-stew", recipe_page),
+                Route("/recipes/family", family_page),
                 Route("/recipes/blog-post", no_recipe),
                 Route("/moved", moved),
                 Route("/huge", huge),

@@ -41,6 +41,9 @@ async def create_pool(
             server_settings={
                 "statement_timeout": str(settings.db_statement_timeout_ms),
                 "application_name": "pantry",
+                # A search's cost estimate passes jit_above_cost at a large catalogue, and
+                # compiling takes longer than the whole search: no JIT for these queries.
+                "jit": "off",
             },
         )
 

@@ -5,6 +5,8 @@ decisions it encodes). Two relations between foods:
 
 * ``is_a``: a kind of. "chicken thigh" is_a "chicken" is_a "poultry" is_a "meat". Used for the
   foods a user *has*: having cheddar covers a recipe that asks for cheese (`FoodVocabulary.kinds`).
+  A kind marked ``interchangeable`` is also covered by its parent: having chicken covers a recipe
+  that asks for chicken thighs, having cheese does not cover parmesan (`FoodVocabulary.covers`).
 * ``made_from``: an ingredient of. "peanut butter" made_from "peanut". Used, together with
   ``is_a``, for what a food *contains* (`FoodVocabulary.closure`): excluding peanut removes peanut
   butter; excluding dairy removes butter; excluding gluten removes pasta.
@@ -17,6 +19,7 @@ is a sibling of it, not a kind of it.
 
 from __future__ import annotations
 
+import functools
 import threading
 import tomllib
 import unicodedata
@@ -69,12 +72,20 @@ _APOSTROPHES = frozenset("'\u2018\u2019\u02bc\u0060\u00b4")
 _FOLD = {"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
 
 
+# ASCII text (most of it) in one pass: letters lower-cased, apostrophes dropped, the rest spaced.
+_ASCII = {i: (None if chr(i) in _APOSTROPHES else " ") for i in range(128) if not chr(i).isalnum()}
+
+
+@functools.lru_cache(maxsize=65_536)
 def normalise_text(text: str) -> str:
     """Lower-case, accents stripped (NFKD), punctuation to spaces, spaces collapsed.
 
     Apostrophes are dropped rather than spaced ("confectioners' sugar" -> "confectioners sugar",
-    "baker's" -> "bakers"). ``normalise_text("Crème Brûlée!") == "creme brulee"``.
+    "baker's" -> "bakers"). ``normalise_text("Crème Brûlée!") == "creme brulee"``. The texts
+    recipes and users repeat are kept normalised.
     """
+    if text.isascii():
+        return " ".join(text.lower().translate(_ASCII).split())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     chars: list[str] = []
     for ch in decomposed:
@@ -146,6 +157,8 @@ class Food:
     is_a: tuple[str, ...] = ()
     made_from: tuple[str, ...] = ()
     note: str = ""
+    # Its is_a parents stand for it: a cook who has the parent has this (the same purchase).
+    interchangeable: bool = False
 
 
 def _str_tuple(value: Any, where: str) -> tuple[str, ...]:
@@ -171,12 +184,17 @@ def parse_foods(data: Mapping[str, Any]) -> list[Food]:
             where = f"foods.{group}.{name!r}"
             if not isinstance(spec, Mapping):
                 raise ValueError(f"{where}: expected an inline table")
-            unknown = set(spec) - {"aliases", "is_a", "made_from", "note"}
+            unknown = set(spec) - {"aliases", "is_a", "made_from", "note", "interchangeable"}
             if unknown:
                 raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
             note = spec.get("note", "")
             if not isinstance(note, str):
                 raise ValueError(f"{where}: note must be a string")
+            interchangeable = spec.get("interchangeable", False)
+            if not isinstance(interchangeable, bool):
+                raise ValueError(f"{where}: interchangeable must be true or false")
+            if interchangeable and not spec.get("is_a"):
+                raise ValueError(f"{where}: interchangeable needs an is_a parent to stand for it")
             out.append(
                 Food(
                     name=name,
@@ -184,6 +202,7 @@ def parse_foods(data: Mapping[str, Any]) -> list[Food]:
                     is_a=_str_tuple(spec.get("is_a"), where),
                     made_from=_str_tuple(spec.get("made_from"), where),
                     note=note,
+                    interchangeable=interchangeable,
                 )
             )
     return out
@@ -237,6 +256,26 @@ class FoodVocabulary:
         for name in self._foods:
             self._kinds[name] = self._walk(name, self._kinds, ("is_a",), ())
             self._closure[name] = self._walk(name, self._closure, ("is_a", "made_from"), ())
+        # parent -> the interchangeable kinds it stands for (directly)
+        stand_ins: dict[str, set[str]] = {}
+        for food in self._foods.values():
+            if food.interchangeable:
+                for parent in food.is_a:
+                    stand_ins.setdefault(parent, set()).add(food.name)
+        self._covers: dict[str, frozenset[str]] = {}
+        for name in self._foods:
+            out, todo = set(self._kinds[name]), [name]
+            while todo:
+                for kind in stand_ins.get(todo.pop(), ()):
+                    if kind not in out:
+                        out.add(kind)
+                        todo.append(kind)
+            self._covers[name] = frozenset(out)
+        self._stands_for: dict[str, tuple[str, ...]] = {
+            name: tuple(sorted(covered - self._kinds[name]))
+            for name, covered in self._covers.items()
+            if covered - self._kinds[name]
+        }
 
     def _walk(
         self,
@@ -316,6 +355,23 @@ class FoodVocabulary:
         """The food and all its ``is_a`` ancestors. An unknown food is only itself."""
         name = self._resolve(food)
         return self._kinds[name] if name is not None else frozenset({food})
+
+    def covers(self, food: str) -> frozenset[str]:
+        """Every food a user who has `food` has for a recipe: its kinds (having cheddar covers
+        "cheese") and, transitively, the interchangeable kinds it stands for (having chicken
+        covers "chicken thigh"; having cheese does not cover "parmesan"). Unknown: only itself.
+        """
+        name = self._resolve(food)
+        return self._covers[name] if name is not None else frozenset({food})
+
+    def stands_for(self, food: str) -> tuple[str, ...]:
+        """The interchangeable kinds a food stands for, sorted (chicken: its thighs, breasts...)."""
+        name = self._resolve(food)
+        return self._stands_for.get(name, ()) if name is not None else ()
+
+    def interchangeable(self) -> dict[str, list[str]]:
+        """Each food that stands for kinds of it -> those kinds, sorted (what the data marks)."""
+        return {name: list(kinds) for name, kinds in self._stands_for.items()}
 
     def closure(self, food: str) -> frozenset[str]:
         """The food, its ``is_a`` ancestors and, transitively, everything it is made from.

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
-from redis.asyncio import Redis
+if TYPE_CHECKING:  # a readiness check needs no database driver unless it has a pool
+    import asyncpg
+    from redis.asyncio import Redis
 
 
 async def _timed(check: Any, timeout: float) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Bumped whenever the shape of what is stored changes, so old entries are never read.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,9 +20,14 @@ class Keys:
         """A cached search response."""
         return f"{self.base}:search:{digest}"
 
-    def search_keys(self, search_id: str) -> str:
-        """The set of cached response keys of one search (all its pages and orders)."""
-        return f"{self.base}:search-keys:{search_id}"
+    @property
+    def clock(self) -> str:
+        """The catalogue clock: ticked each time stored recipes are announced."""
+        return f"{self.base}:catalogue-clock"
+
+    def stamp(self, tag: str) -> str:
+        """The clock at the last change of one term (a lexeme, a food, `words`)."""
+        return f"{self.base}:stamp:{tag}"
 
     def refresh(self, search_id: str) -> str:
         """Refresh state of a search: requested, running or done (expires with the interval)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -49,10 +49,6 @@ class SearchRequested(_Model):
     type: Literal["search.requested"] = "search.requested"
     search_id: uuid.UUID
     criteria: SearchCriteria
-    #: The query whose page the engine recomputes into the cache (with sort, limit, offset).
-    query: dict[str, Any]
-    #: Where clients subscribe to this search's events (written into the cached response).
-    events_url: str
 
 
 class RecipeImport(_Model):

@@ -14,10 +14,18 @@ from typing import Any
 import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractRobustConnection
+from prometheus_client import Counter, Gauge
 
 from ._messages import Envelope
-from ._metrics import OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from ._rabbit import EXCHANGE, declare_topology
+
+OUTBOX_PUBLISHED = Counter(
+    "pantry_outbox_published_total", "Messages relayed from the outbox to RabbitMQ (confirmed)."
+)
+OUTBOX_PENDING = Gauge("pantry_outbox_pending", "Messages in the outbox, not yet confirmed.")
+OUTBOX_OLDEST_AGE = Gauge(
+    "pantry_outbox_oldest_age_seconds", "Age of the oldest message waiting in the outbox."
+)
 
 log = logging.getLogger(__name__)
 

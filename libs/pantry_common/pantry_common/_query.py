@@ -6,16 +6,19 @@ import base64
 import binascii
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import orjson
 
 from ._foods import Diet, FoodVocabulary, normalise_text
+from ._interpret import read_filters
 from ._keys import Keys
 
-Sort = Literal["relevance", "fewest_missing"]
-SORTS: tuple[Sort, ...] = ("relevance", "fewest_missing")
+# `max_used`: most of what the user has first, then fewest missing (the default with `have`);
+# `fewest_missing`: fewest missing first, then most used.
+Sort = Literal["relevance", "max_used", "fewest_missing"]
+SORTS: tuple[Sort, ...] = ("relevance", "max_used", "fewest_missing")
 
 MAX_QUERY_CHARS = 200
 MAX_FOODS = 30
@@ -65,22 +68,6 @@ class SearchQuery:
     sort: Sort = "relevance"
     limit: int = DEFAULT_LIMIT
     offset: int = 0
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SearchQuery:
-        """The inverse of `as_dict` (a query sent in a message)."""
-        sort = data.get("sort", "relevance")
-        return cls(
-            text=str(data.get("q", "")),
-            have=tuple(data.get("have", ())),
-            exclude=tuple(data.get("exclude", ())),
-            diets=tuple(data.get("diet", ())),
-            max_time=data.get("max_time"),
-            cuisine=data.get("cuisine"),
-            sort="fewest_missing" if sort == "fewest_missing" else "relevance",
-            limit=int(data.get("limit", DEFAULT_LIMIT)),
-            offset=int(data.get("offset", 0)),
-        )
 
     @property
     def words(self) -> list[str]:
@@ -147,7 +134,7 @@ def build_query(
     max_time: int | None = None,
     cuisine: str | None = None,
     sort: str | None = None,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = None,
     cursor: str | None = None,
 ) -> SearchQuery:
     """Validate raw parameters and normalise them. Raises `QueryError` naming the parameter."""
@@ -155,6 +142,12 @@ def build_query(
         raise QueryError("q", f"q is longer than {MAX_QUERY_CHARS} characters")
     text = " ".join(normalise_text(q or "").split()[:32])
     have_items, exclude_items = split_foods(have), split_foods(exclude)
+    # Diets, foods to leave out and time limits said in the text become filters.
+    said = read_filters(text, vocab)
+    if said.text or have_items:
+        text = said.text
+    else:  # only filter words and nothing to search for: the text is searched as typed
+        said = replace(said, diets=frozenset(), exclude=frozenset(), max_time=None)
     for name, items in (("have", have_items), ("exclude", exclude_items)):
         if len(items) > MAX_FOODS:
             raise QueryError(name, f"{name} lists more than {MAX_FOODS} foods")
@@ -163,7 +156,7 @@ def build_query(
     have_foods = canonical_foods(have_items, vocab)
     if not text and not have_foods:
         raise QueryError("q", "give q (free text) or have (foods you have), or both")
-    diets: set[str] = set()
+    diets: set[str] = set(said.diets)
     for item in split_foods(diet):
         key = normalise_text(item).replace(" ", "-")
         try:
@@ -173,10 +166,14 @@ def build_query(
             raise QueryError("diet", f"unknown diet {item!r}; one of: {allowed}") from None
     if max_time is not None and not 0 <= max_time <= 7 * 24 * 60:
         raise QueryError("max_time", "max_time is minutes, from 0 to 10080")
+    if said.max_time is not None:
+        max_time = said.max_time if max_time is None else min(max_time, said.max_time)
+    if limit is None:
+        limit = DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError("limit", f"limit is from 1 to {MAX_LIMIT}")
     if sort is None or sort == "":
-        resolved: Sort = "relevance" if text else "fewest_missing"
+        resolved: Sort = "relevance" if text else "max_used"
     elif sort in SORTS:
         resolved = sort
     else:
@@ -187,7 +184,7 @@ def build_query(
     return SearchQuery(
         text=text,
         have=have_foods,
-        exclude=canonical_foods(exclude_items, vocab),
+        exclude=tuple(sorted(set(canonical_foods(exclude_items, vocab)) | said.exclude)),
         diets=tuple(sorted(diets)),
         max_time=max_time,
         cuisine=normalise_text(cuisine) or None if cuisine else None,

@@ -54,7 +54,7 @@ class RefreshGate:
             return None
         return False, "complete" if state in (b"done", None) else "refreshing"
 
-    async def request(self, query: SearchQuery, events_url: str) -> RefreshStatus:
+    async def request(self, query: SearchQuery) -> RefreshStatus:
         """Enqueue a refresh if none was asked for in the interval; the search's status."""
         search_id = query.search_id
         decided = await self._won_in_redis(search_id)
@@ -81,8 +81,6 @@ class RefreshGate:
                 message = SearchRequested(
                     search_id=uuid.UUID(search_id),
                     criteria=SearchCriteria(**query.criteria()),
-                    query=query.as_dict(),
-                    events_url=events_url,
                 )
                 await enqueue(conn, Envelope.wrap(message, **trace_headers()), SEARCH_REQUESTED)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:

@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import asyncpg
-import orjson
 
 from ._foods import FoodVocabulary
 from ._query import SearchQuery
@@ -14,18 +13,21 @@ from ._query import SearchQuery
 CacheState = Literal["hit", "miss", "bypass"]
 RefreshStatus = Literal["refreshing", "complete"]
 
-# Misspelt words are corrected to the nearest known word (trigram similarity, threshold 0.3).
+# Misspelt words are corrected to the nearest known word (trigram similarity, threshold 0.3);
+# a stop word or a word of the language (`dictionary_words`) is no typo and stays as typed.
 # `trgm`: the trigrams of the corrected text as integers, as `recipe_search.title_trgm` has them;
-# `and_n`: how many nodes (lexemes and operators) `q_and` has, 2k - 1 for k lexemes; `title_q`:
-# titles with every trigram of a query word (`recipe_search.title_trgm @@ title_q`).
+# `and_n`: how many nodes (lexemes and operators) `q_and` has, 2k - 1 for k lexemes; `*_terms`:
+# how many of them a match of each branch can have at most, for the rank bound (NULL: unbounded).
 _WORDS_CTE = """
 words AS (
     SELECT coalesce(
         (SELECT w.word FROM search_words w WHERE w.word = t.tok),
+        CASE WHEN numnode(plainto_tsquery('english', t.tok)) = 0
+                  OR EXISTS (SELECT FROM dictionary_words d WHERE d.word = t.tok) THEN t.tok END,
         (SELECT w.word FROM search_words w WHERE w.word % t.tok
          ORDER BY w.word <-> t.tok, w.word LIMIT 1)
     ) AS word
-    FROM unnest($1::text[]) WITH ORDINALITY AS t(tok, n)
+    FROM unnest((SELECT words FROM params)) WITH ORDINALITY AS t(tok, n)
     ORDER BY t.n
 ),
 terms AS (
@@ -33,10 +35,9 @@ terms AS (
 ),
 tsq AS (
     SELECT q.*, numnode(q.q_and) AS and_n,
-           pantry_trgm_ids(q.text) AS trgm, cardinality(pantry_trgm_ids(q.text)) AS trgm_n,
-           (SELECT string_agg('(' || array_to_string(pantry_trgm_ids(w.word), '&') || ')', '|')
-            FROM words w WHERE numnode(plainto_tsquery('english', w.word)) > 0)::query_int
-           AS title_q
+           CASE WHEN numnode(q.q_and) = 1 THEN 1 END AS and_terms,
+           numnode(q.q_and) / 2 AS or_terms,
+           pantry_trgm_ids(q.text) AS trgm, cardinality(pantry_trgm_ids(q.text)) AS trgm_n
     FROM (
         SELECT plainto_tsquery('english', text) AS q_and,
                replace(plainto_tsquery('english', text)::text, ' & ', ' | ')::tsquery AS q_or,
@@ -45,10 +46,45 @@ tsq AS (
     ) q
 )"""
 
+# Every parameter is typed here, whether or not this shape of query uses it. The statement
+# uses them through this CTE (each an InitPlan), never as $n: its plan is then the same for any
+# values, and PostgreSQL keeps the generic one rather than planning every execution anew.
+_PARAMS_CTE = """params AS (
+    SELECT $1::text[] AS words, $2::text[] AS covered, $3::text[] AS excluded,
+           $4::text[] AS diets, $5::int AS max_time, $6::text AS cuisine,
+           $7::int AS lim, $8::int AS off, $9::text[] AS single, $10::text[] AS grouped,
+           $11::int[] AS group_of
+)"""
+
+
 # Food names as ids (`food_terms`). A name no recipe uses has no id: it covers, or excludes,
 # nothing, as it would by name.
-_HAVE_CTE = "have AS (SELECT pantry_food_ids($2::text[]) AS ids)"
-_EXCLUDED_CTE = "excluded AS (SELECT pantry_food_ids($3::text[]) AS ids)"
+def _have_cte(groups: int) -> str:
+    """`have`: the ids of every food covered, of those covered alone (`single`), and of each
+    food of the user's that stands for several (`g1`, `g2`...: chicken and its thighs)."""
+    columns = ["pantry_food_ids(covered) AS ids", "pantry_food_ids(single) AS single"]
+    columns += [
+        "pantry_food_ids(ARRAY(SELECT u.name FROM unnest(grouped, group_of) AS u(name, g)"
+        f" WHERE u.g = {i})) AS g{i}"
+        for i in range(1, groups + 1)
+    ]
+    return f"have AS (SELECT {', '.join(columns)} FROM params)"
+
+
+def _used(groups: int, alias: str) -> str:
+    """`used_n`, how many of the user's foods a recipe (`alias`) uses: each food once, however
+    many of the recipe's foods it stands for; and `covered_n`, how many of the recipe's foods
+    the user's cover (the rest are missing)."""
+    covered = f"icount({alias}.food_ids & (SELECT ids FROM have))"
+    if not groups:
+        return f"{covered} AS used_n, {covered} AS covered_n"
+    used = f"icount({alias}.food_ids & (SELECT single FROM have))"
+    for i in range(1, groups + 1):
+        used += f" + ({alias}.food_ids && (SELECT g{i} FROM have))::int"
+    return f"{used} AS used_n, {covered} AS covered_n"
+
+
+_EXCLUDED_CTE = "excluded AS (SELECT pantry_food_ids(excluded) AS ids FROM params)"
 
 # How much a bound adds to be sure to be one: scores are float4, and ts_rank_cd sums float4
 # weights.
@@ -65,51 +101,92 @@ class SearchPage:
 
 
 def have_kinds(query: SearchQuery, vocab: FoodVocabulary) -> list[str]:
-    """Every food the user's foods cover: having cheddar covers a recipe that asks for cheese."""
-    covered: set[str] = set()
+    """Every food the user's foods cover: having cheddar covers a recipe that asks for cheese,
+    having chicken one that asks for chicken thighs (`FoodVocabulary.covers`)."""
+    return sorted(stand_ins(query, vocab))
+
+
+def have_groups(query: SearchQuery, vocab: FoodVocabulary) -> list[list[str]]:
+    """The user's foods that stand for kinds of them, each with those kinds (a recipe with
+    thighs and drumsticks uses one food of the user's, chicken). Ancestors are not grouped:
+    having cheddar for a recipe with cheese and cheddar counts both."""
+    groups = []
     for food in query.have:
-        covered |= vocab.kinds(food) if food in vocab else {food}
-    return sorted(covered)
+        below = vocab.stands_for(food)
+        if below:
+            groups.append([food, *below])
+    return groups
 
 
-def _filters(query: SearchQuery) -> str:
-    """The filters, on `recipe_search s`."""
+def sql_args(query: SearchQuery, vocab: FoodVocabulary) -> list[Any]:
+    """The parameters of `build_sql(query, groups)`, in order."""
+    covered = have_kinds(query, vocab)
+    groups = have_groups(query, vocab)
+    grouped = [name for group in groups for name in group]
+    return [
+        query.words,
+        covered,
+        list(query.exclude),
+        list(query.diets),
+        query.max_time,
+        query.cuisine,
+        query.limit,
+        query.offset,
+        sorted(set(covered) - set(grouped)),
+        grouped,
+        [i for i, group in enumerate(groups, 1) for _ in group],
+    ]
+
+
+def stand_ins(query: SearchQuery, vocab: FoodVocabulary) -> dict[str, str]:
+    """Each food the user's foods cover -> the food of theirs that covers it (itself first)."""
+    out: dict[str, str] = {food: food for food in query.have}
+    for food in query.have:
+        for covered in sorted(vocab.covers(food)) if food in vocab else ():
+            out.setdefault(covered, food)
+    return out
+
+
+def _filters(query: SearchQuery, alias: str = "s") -> str:
+    """The filters, on `recipe_search` as `alias`."""
     filters = []
     if query.exclude:
-        filters.append("NOT (s.closure_ids && (SELECT ids FROM excluded))")
+        filters.append(f"NOT ({alias}.closure_ids && (SELECT ids FROM excluded))")
     if query.diets:
-        filters.append("s.diets @> $4::text[]")
+        filters.append(f"{alias}.diets @> (SELECT diets FROM params)")
     if query.max_time is not None:
-        filters.append("s.total_time_min <= $5::int")
+        filters.append(f"{alias}.total_time_min <= (SELECT max_time FROM params)")
     if query.cuisine:
-        filters.append("s.cuisine_key = $6::text")
+        filters.append(f"{alias}.cuisine_key = (SELECT cuisine FROM params)")
     return "".join(f" AND {f}" for f in filters)
 
 
 def _order(query: SearchQuery, p: str) -> str:
     if query.have and query.sort == "fewest_missing":
         return f"{p}missing ASC, {p}used_n DESC, {p}score DESC, {p}id"
+    if query.have and query.sort == "max_used":
+        return f"{p}used_n DESC, {p}missing ASC, {p}score DESC, {p}id"
     if query.have:
         return f"{p}score DESC, {p}missing ASC, {p}id"
     return f"{p}score DESC, {p}id"
 
 
-def build_sql(query: SearchQuery) -> str:
+def build_sql(query: SearchQuery, groups: int = 0) -> str:
     """The statement for this shape of query: only the filters it uses, so plans stay sharp.
 
     Parameters: $1 words, $2 foods covered by `have`, $3 exclude, $4 diets, $5 max_time,
-    $6 cuisine, $7 limit, $8 offset.
+    $6 cuisine, $7 limit, $8 offset, $9 foods covered alone, $10 foods of `groups` groups
+    (the user's foods that stand for several), $11 their group numbers (`sql_args`).
 
     Matches are found in the narrow `recipe_search` (text) or `recipe_foods` (`have` alone)
     tables; the wide recipe rows are read for the page only. `total` counts every match.
     """
-    # Every parameter is typed here, whether or not this shape of query uses it.
-    ctes = ["params AS (SELECT $1::text[], $2::text[], $3::text[], $4::text[], $5::int, $6::text)"]
+    ctes = [_PARAMS_CTE]
     if query.have:
-        ctes.append(_HAVE_CTE)
+        ctes.append(_have_cte(groups))
     if query.exclude:
         ctes.append(_EXCLUDED_CTE)
-    ctes.extend(_text_ctes(query) if query.text else _have_ctes(query))
+    ctes.extend(_text_ctes(query, groups) if query.text else _have_ctes(query, groups))
     head = ",\n".join(ctes)
     return f"""WITH {head}
 SELECT {_COLUMNS}, p.score, p.total, (SELECT text FROM tsq) AS corrected
@@ -117,7 +194,7 @@ FROM page p JOIN recipes r ON r.id = p.id
 ORDER BY {_order(query, "p.")}"""
 
 
-def _have_ctes(query: SearchQuery) -> list[str]:
+def _have_ctes(query: SearchQuery, groups: int) -> list[str]:
     """`have` without text: the coverage of every recipe with one of the foods.
 
     Computed once a row: the OFFSET 0 keeps the subquery from being folded into each use.
@@ -127,187 +204,183 @@ def _have_ctes(query: SearchQuery) -> list[str]:
     return [
         "tsq AS (SELECT ''::text AS text)",
         f"""hits AS (
-    SELECT f.recipe_id AS id, f.food_count, icount(f.food_ids & (SELECT ids FROM have)) AS used_n
+    SELECT f.recipe_id AS id, f.food_count, {_used(groups, "f")}
     FROM recipe_foods f{join}
     WHERE f.food_ids && (SELECT ids FROM have){where}
     OFFSET 0
 )""",
         f"""page AS (
-    SELECT h.id, h.used_n, h.food_count - h.used_n AS missing,
-           (h.used_n::real / greatest(h.food_count, 1))::real AS score, count(*) OVER () AS total
+    SELECT h.id, h.used_n, h.food_count - h.covered_n AS missing,
+           (h.covered_n::real / greatest(h.food_count, 1))::real AS score,
+           count(*) OVER () AS total
     FROM hits h
     ORDER BY {_order(query, "")}
-    LIMIT $7::int OFFSET $8::int
+    LIMIT (SELECT lim FROM params) OFFSET (SELECT off FROM params)
 )""",
     ]
 
 
-def _text_ctes(query: SearchQuery) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class _Branch:
+    name: str
+    q: str  # its tsquery, a column of `tsq`
+    half: bool  # whether its text score is halved
+    # How many query lexemes a match can have at most, for the rank bound (NULL: unbounded).
+    terms: str
+    guard: str  # when it runs at all
+
+
+_BRANCHES = (
+    # Every word: bounded for one lexeme (each position a cover), not for several.
+    _Branch("and", "q_and", False, "tsq.and_terms", ""),
+    # Any word, when there are several (k lexemes, 2k - 1 nodes) and no match has all of them:
+    # k - 1 at most, each position a cover.
+    _Branch(
+        "or",
+        "q_or",
+        True,
+        "tsq.or_terms",
+        "tsq.and_n > 1 AND (SELECT total FROM and_pass) = 0 AND ",
+    ),
+)
+
+
+def _text_ctes(query: SearchQuery, groups: int) -> list[str]:
     """Text, with or without `have`: recipes with every word, or with any when none has every
     word (scored half), by text rank (title > ingredients > description), title similarity and
     coverage.
 
-    The text rank (ts_rank_cd), the costly part, is only computed where it can change the page.
-    For one word, or any of several, it is R / (R + 1) of a sum R over the word's positions of
-    their weights (A 1, B 0.4, C 0.2), at most k·c / (k·c + 1) for k words in a recipe where no
-    word sums more than c (`recipe_search.max_lexeme_weight`); with the rest of the score
-    computed exactly (title similarity from trigram ids, coverage) that bounds a match's score.
-    A bar comes first: the page's last place among a few likely matches (titles with a query
-    word, shortest first), scored for real. Then one pass over the matches counts them all and
-    ranks and scores those whose bound reaches the bar; no other can be on the page. The page
-    is the one scoring every match gives, ties included. With all of several words the rank is
-    bounded by 1 only: it is computed for about every match.
+    ts_rank_cd, the costly part, is computed only for the matches that can reach the page. For
+    k lexemes in a match, each position its own cover, the rank is R / (R + 1) with R the sum
+    of their positions' weights (A 1, B 0.4, C 0.2): at most k·c / (k·c + 1) where c is the
+    largest such sum of a lexeme of the recipe, or of its positions out of the title when no
+    query word is in the title (`max_rank`, `max_body_rank`: c / (c + 1)). With that and the
+    exact rest of the score (title similarity from trigram ids, coverage), each match has a
+    bound.
+
+    A bar comes first: the page's last place among likely matches (a query word in the title,
+    shortest titles first), scored for real; the page's own last place is no worse. One pass
+    over the matches counts them all and scores those whose bound, for a title without a query
+    word, reaches the bar, cheapest check first (coverage, the similarity that takes against
+    what the trigram counts allow, then against the trigrams); those with a query word in the
+    title are checked with their own bound. The page is the one scoring every match gives, ties
+    included. With every one of several words, the rank is bounded by 1 only; with no bar (too
+    few likely matches), every match is scored.
+
+    (Kept under asyncpg's 15 kB for statements it prepares once: over it, every execution is
+    parsed and planned anew.)
     """
-    where = _filters(query)
     has_have = bool(query.have)
-    fewest = has_have and query.sort == "fewest_missing"
-
-    def score(rank: str, similarity: str, factor: str, h: str = "h") -> str:
-        text = f"({rank} * 0.6 + {similarity} * 0.4){factor}"
-        if not has_have:
-            return text
-        return f"({text} + 0.3 * ({h}.used_n::real / greatest({h}.food_count, 1)))"
-
-    def similarity(h: str) -> str:
-        """pg_trgm's similarity(title_key, text), exactly, from `common` trigrams."""
-        return (
-            f"CASE WHEN {h}.title_n = 0 OR tsq.trgm_n = 0 THEN 0::real"
-            f" ELSE {h}.common::real / ({h}.title_n + tsq.trgm_n - {h}.common)::real END"
-        )
-
-    def similarity_bound(h: str) -> str:
-        """Its bound from the trigram counts alone."""
-        return f"least({h}.title_n, tsq.trgm_n)::float8 / greatest({h}.title_n, tsq.trgm_n, 1)"
-
-    # What bounds the rank: the largest weight sum of a lexeme, or of a lexeme's positions out of
-    # the title when no query word is in the title.
-    cap = (
-        "CASE WHEN s.title_lexemes @@ tsq.q_or THEN s.max_lexeme_weight"
-        " ELSE s.max_body_lexeme_weight END"
-    )
-    used, coverage = "", ""
-    if has_have:
-        used = ", icount(s.food_ids & (SELECT ids FROM have)) AS used_n"
-        coverage = ", s.used_n, s.food_count, s.missing"
-    # Computed once a row (OFFSET 0 keeps them from being folded into each use).
-    source = f"""(
-                SELECT c.*{", c.food_count - c.used_n AS missing" if has_have else ""} FROM (
-                    SELECT s.*, {cap} AS cap{used}
-                    FROM recipe_search s, tsq
-                    WHERE {{guard}}s.document @@ tsq.{{q}}{where}
-                    OFFSET 0
-                ) c
-            ) s, tsq"""
-    kept = ", h.used_n, h.missing" if has_have else ""
-    n = "$7::int + $8::int"
-    if fewest:
-        seed_order, bar_order = "missing, -used_n, title_n", "missing, used_n DESC, score DESC"
+    # Pantry orders (fewest missing, most used) come before the score: as a row compared.
+    pantry = has_have and query.sort in ("fewest_missing", "max_used")
+    n = "(SELECT lim + off FROM params)"
+    missing = "h.food_count - h.covered_n"
+    if query.sort == "max_used":
+        key, bar_key = f"(-h.used_n, {missing})", "-used_n, missing"
     else:
-        seed_order, bar_order = "title_n", "score DESC"
+        key, bar_key = f"({missing}, -h.used_n)", "missing, -used_n"
+    coverage = "(h.covered_n::real / greatest(h.food_count, 1))"
+    common = "icount(h.title_trgm & tsq.trgm)"
+    similarity = (
+        "CASE WHEN h.title_n = 0 OR tsq.trgm_n = 0 THEN 0::real"
+        f" ELSE {common}::real / (h.title_n + tsq.trgm_n - {common})::real END"
+    )
+    kept = f", h.used_n, {missing} AS missing" if has_have else ""
+    if pantry:
+        seed_order = f"{key.strip('()')}, h.title_n"
+        bar_order = f"{bar_key}, score DESC"
+    else:
+        seed_order, bar_order = "h.title_n", "score DESC"
     columns = ["id", "score", "used_n", "missing"] if has_have else ["id", "score"]
     ctes = [_WORDS_CTE.strip()]
-    branches = [
-        # q, factor (OR matches score half), rank bound, guard
-        ("and", "q_and", "", "CASE WHEN tsq.and_n = 1 THEN {c} / ({c} + 1) ELSE 1 END", ""),
-        # Only when no recipe has every one of several words: so no OR match has all k.
-        (
-            "or",
-            "q_or",
-            " * 0.5",
-            "(tsq.and_n / 2) * {c} / ((tsq.and_n / 2) * {c} + 1)",
-            "tsq.and_n > 1 AND (SELECT total FROM and_pass) = 0 AND ",
-        ),
-    ]
-    for name, q, factor, rank_max, guard in branches:
-        exact = f"({score(f'ts_rank_cd(h.document, tsq.{q}, 32)', similarity('h'), factor)})::real"
-        bar = f"(SELECT score FROM {name}_bar)"
-        no_bar = f"NOT EXISTS (SELECT 1 FROM {name}_bar)"
-        # Which matches may reach the page, from what costs least to what costs most: coverage
-        # (sorted by fewest missing), the score with similarity bounded by trigram counts
-        # (before the trigrams are compared), the score with the rank alone bounded.
-        loose = (
-            f"{score(rank_max.format(c='s.cap'), similarity_bound('s'), factor, 's')}"
-            f" + {_SLACK} >= {bar}"
-        )
-        bound = f"{score(rank_max.format(c='h.cap'), similarity('h'), factor)} + {_SLACK} >= {bar}"
-        if fewest:
-            best = f"(SELECT missing, -used_n FROM {name}_bar)"
-            compare = (
-                f"{no_bar} OR (s.missing, -s.used_n) < {best}"
-                f" OR ((s.missing, -s.used_n) = {best} AND {loose})"
+    for b in _BRANCHES:
+        name = b.name
+
+        def matches(base: str, join: str = "", b: _Branch = b) -> str:
+            """The matches among `base` (a recipe_search) as `h`, with `tsq`: a FROM ... WHERE."""
+            if not has_have:
+                where = _filters(query, "h")
+                return f"{base} h, tsq{join} WHERE {b.guard}h.document @@ tsq.{b.q}{where}"
+            # Coverage once a row (OFFSET 0 keeps it from being folded into each use of it).
+            return (
+                f"(SELECT s.*, {_used(groups, 's')}"
+                f" FROM {base} s, tsq WHERE {b.guard}s.document @@ tsq.{b.q}"
+                f"{_filters(query)} OFFSET 0) h, tsq{join} WHERE true"
             )
-            final = f"{no_bar} OR (h.missing, -h.used_n) < {best} OR {bound}"
-        else:
-            compare = f"{no_bar} OR {loose}"
-            final = f"{no_bar} OR {bound}"
-        trigrams = "icount(s.title_trgm & tsq.trgm)"
-        matches = f"""SELECT s.recipe_id AS id, s.document, s.title_n, s.cap{
-            coverage
-        }, {{common}} AS common
-            FROM {source.format(guard=guard, q=q)}
-            OFFSET 0"""
-        # The seed: matches with a query word in the title (GIN on title_trgm).
-        seed = matches.format(common=trigrams).replace(
-            "FROM recipe_search s,",
-            "FROM (SELECT * FROM recipe_search s WHERE s.title_trgm @@ (SELECT title_q FROM tsq)"
-            " OFFSET 0) s,",
+
+        factor = " * 0.5" if b.half else ""
+        text = f"(ts_rank_cd(h.document, tsq.{b.q}, 32) * 0.6 + {similarity} * 0.4){factor}"
+        exact = f"({text} + 0.3 * {coverage})::real" if has_have else f"({text})::real"
+
+        def check(rank: str, b: _Branch = b, name: str = name) -> str:
+            """Whether a match can reach the bar, its rank at most `rank` (c / (c + 1)).
+
+            It takes a title similarity of s = need - 1.5 R (- coverage), R the rank bound for
+            its terms; similarity is at most min / max of the trigram counts, and common /
+            (title + text - common) >= s when common (1 + s) >= s (title + text), taken a
+            little short for float4 rounding.
+            """
+            bound = (
+                f"CASE {b.terms} WHEN 1 THEN {rank}"
+                f" ELSE coalesce({b.terms} * {rank} / ({b.terms} * {rank} + 1 - {rank}), 1) END"
+            )
+            s = f"(x.need - 1.5 * {bound}"
+            s += f" - {1.5 if b.half else 0.75} * {coverage})" if has_have else ")"
+            cases = ["WHEN x.need IS NULL THEN true"]
+            if pantry:
+                best = f"(SELECT {bar_key} FROM {name}_bar)"
+                cases += [f"WHEN {key} < {best} THEN true", f"WHEN {key} > {best} THEN false"]
+            cases += [
+                f"WHEN least(h.title_n, tsq.trgm_n) < {s} * greatest(h.title_n, tsq.trgm_n)"
+                " THEN false",
+                f"ELSE {s} <= 0 OR {common} * (1 + {s}) >= {s} * (h.title_n + tsq.trgm_n) - 1e-4",
+            ]
+            return f"CASE {' '.join(cases)} END"
+
+        # The matches with the query words (the branch's way) in their title (GIN).
+        titles = (
+            f"(SELECT * FROM recipe_search s WHERE s.title_lexemes @@ (SELECT {b.q} FROM tsq)"
+            " OFFSET 0)"
         )
-        aggregates = ",\n           ".join(
+        need = f"(score - {_SLACK}) / {0.2 if b.half else 0.4}"
+        aggregates = ", ".join(
             f"array_agg(h.{c}) FILTER (WHERE h.score IS NOT NULL) AS {c}s" for c in columns
         )
         ctes += [
-            f"""{name}_seed AS MATERIALIZED (
-    SELECT h.id{kept}, {exact} AS score
-    FROM (
-        SELECT h.* FROM (
-            {seed}
-        ) h
-        ORDER BY {seed_order} LIMIT greatest(200, 2 * ({n}))
-    ) h, tsq
-)""",
-            # Too few of those (filters, say): any matches, then.
-            f"""{name}_seed_any AS (
-    SELECT h.id{kept}, {exact} AS score
-    FROM (
-        {matches.format(common=trigrams)}
-        LIMIT greatest(1000, 10 * ({n}))
-    ) h, tsq
-    WHERE (SELECT count(*) FROM {name}_seed) < {n}
-)""",
-            # Each seed's page's last place is a bar (the page's own last place is no worse);
-            # the best one is kept.
-            f"""{name}_bar AS (
-    SELECT * FROM (
-        (SELECT * FROM {name}_seed ORDER BY {bar_order} OFFSET {n} - 1 LIMIT 1)
-        UNION ALL
-        (SELECT * FROM {name}_seed_any ORDER BY {bar_order} OFFSET {n} - 1 LIMIT 1)
-    ) b ORDER BY {bar_order} LIMIT 1
-)""",
-            f"""{name}_pass AS MATERIALIZED (
-    SELECT count(*) AS total,
-           {aggregates}
-    FROM (
-        SELECT h.id{kept}, CASE WHEN {final} THEN {exact} END AS score
-        FROM (
-            {matches.format(common=f"CASE WHEN {compare} THEN {trigrams} END")}
-        ) h, tsq
-        OFFSET 0
-    ) h
-)""",
+            # Likely matches (a query word in the title, shortest titles first), scored: the
+            # page's last place among them is a bar, the page's own is no worse.
+            f"{name}_seeds AS MATERIALIZED (\n    SELECT h.recipe_id AS id{kept}, {exact} AS score"
+            f" FROM (SELECT h.* FROM {matches(titles)}"
+            f" ORDER BY {seed_order} LIMIT greatest(200, 2 * {n})) h, tsq\n)",
+            f"{name}_bar AS (\n    SELECT * FROM {name}_seeds"
+            f" ORDER BY {bar_order} OFFSET {n} - 1 LIMIT 1\n)",
+            # What it takes of the text score, as similarity before the rank's part of it.
+            f"{name}_need AS (\n    SELECT (SELECT {need} FROM {name}_bar) AS need\n)",
+            # Every match counted, and scored if it can reach the page with the rank bound for
+            # a title without a query word (most titles).
+            f"{name}_pass AS MATERIALIZED (\n    SELECT count(*) AS total, {aggregates} FROM ("
+            f"SELECT h.recipe_id AS id{kept}, CASE WHEN {check('h.max_body_rank')}"
+            f" THEN {exact} END AS score FROM {matches('recipe_search', f', {name}_need x')}"
+            " OFFSET 0) h\n)",
+            # And those with a query word in the title, with their own bound (again, some).
+            f"{name}_titled AS (\n    SELECT h.recipe_id AS id{kept}, {exact} AS score"
+            f" FROM {matches(titles, f', {name}_need x')} AND {check('h.max_rank')}\n)",
         ]
     names = ", ".join(columns)
-    unnest = ", ".join(f"p.{c}s" for c in columns)
+    arrays = ", ".join(f"p.{c}s" for c in columns)
     ctes += [
         f"""hits AS (
-    SELECT u.* FROM and_pass p, unnest({unnest}) AS u({names})
-    UNION ALL
-    SELECT u.* FROM or_pass p, unnest({unnest}) AS u({names})
+    SELECT DISTINCT ON (id) * FROM (
+        SELECT u.* FROM and_pass p, unnest({arrays}) AS u({names})
+        UNION ALL SELECT u.* FROM or_pass p, unnest({arrays}) AS u({names})
+        UNION ALL SELECT {names} FROM and_titled UNION ALL SELECT {names} FROM or_titled
+    ) h ORDER BY id
 )""",
         f"""page AS (
     SELECT h.*, (SELECT total FROM and_pass) + (SELECT total FROM or_pass) AS total
     FROM hits h
     ORDER BY {_order(query, "")}
-    LIMIT $7::int OFFSET $8::int
+    LIMIT (SELECT lim FROM params) OFFSET (SELECT off FROM params)
 )""",
     ]
     return ctes
@@ -316,19 +389,10 @@ def _text_ctes(query: SearchQuery) -> list[str]:
 async def search_recipes(
     conn: asyncpg.Pool | asyncpg.Connection[Any], query: SearchQuery, vocab: FoodVocabulary
 ) -> SearchPage:
-    covered = have_kinds(query, vocab)
-    rows = await conn.fetch(
-        build_sql(query),
-        query.words,
-        covered,
-        list(query.exclude),
-        list(query.diets),
-        query.max_time,
-        query.cuisine,
-        query.limit,
-        query.offset,
-    )
-    covered_set = set(covered)
+    standing = stand_ins(query, vocab)
+    args = sql_args(query, vocab)
+    groups = len(have_groups(query, vocab))
+    rows = await conn.fetch(build_sql(query, groups), *args)
     results: list[dict[str, Any]] = []
     for row in rows:
         item: dict[str, Any] = {
@@ -342,54 +406,24 @@ async def search_recipes(
         }
         if query.have:
             foods = row["foods"]
-            item["used"] = [f for f in foods if f in covered_set]
-            item["missing"] = [f for f in foods if f not in covered_set]
+            used = [f for f in foods if f in standing]
+            item["used"] = used
+            item["substitutes"] = [{"food": f, "as": standing[f]} for f in used if standing[f] != f]
+            item["missing"] = [f for f in foods if f not in standing]
+            item["missing_count"] = len(item["missing"])
         results.append(item)
-    total = rows[0]["total"] if rows else await _count_only(conn, query, covered)
+    total = rows[0]["total"] if rows else await _count_only(conn, query, vocab)
     corrected = rows[0]["corrected"] if rows else None
     return SearchPage(total=total, results=results, corrected=corrected or None)
 
 
 async def _count_only(
-    conn: asyncpg.Pool | asyncpg.Connection[Any], query: SearchQuery, covered: list[str]
+    conn: asyncpg.Pool | asyncpg.Connection[Any], query: SearchQuery, vocab: FoodVocabulary
 ) -> int:
     """Past the last page there are no rows to carry the total: count it alone."""
     if query.offset == 0:
         return 0
     first = replace(query, offset=0, limit=1)
-    row = await conn.fetchrow(
-        build_sql(first),
-        first.words,
-        covered,
-        list(first.exclude),
-        list(first.diets),
-        first.max_time,
-        first.cuisine,
-        1,
-        0,
-    )
+    groups = len(have_groups(first, vocab))
+    row = await conn.fetchrow(build_sql(first, groups), *sql_args(first, vocab))
     return int(row["total"]) if row else 0
-
-
-def render_search(
-    query: SearchQuery,
-    page: SearchPage,
-    *,
-    cache: CacheState,
-    status: RefreshStatus = "complete",
-    events_url: str | None = None,
-) -> bytes:
-    """The response bytes. A cached copy is rendered with `cache="hit"` and served as it is."""
-    body: dict[str, Any] = {
-        "search_id": query.search_id,
-        "query": query.as_dict(),
-        "cache": cache,
-        "status": status,
-        "events_url": events_url,
-        "total": page.total,
-        "results": page.results,
-        "next_cursor": query.next_cursor(page.total),
-    }
-    if page.corrected and page.corrected != query.text:
-        body["corrected_q"] = page.corrected
-    return orjson.dumps(body)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from ._changes import CatalogueChange
 from ._foods import FoodVocabulary
 from ._recipes import AnalysedRecipe, CataloguePart, analyse_recipe, catalogue_documents
 
@@ -80,11 +80,28 @@ ON CONFLICT (recipe_id) DO UPDATE SET food_ids = excluded.food_ids,
 """
 
 
+# What searches match a recipe by: the lexemes of its search document and its foods.
+_TERMS = """
+SELECT r.foods, coalesce(tsvector_to_array(s.document), '{}') AS lexemes
+FROM recipes r LEFT JOIN recipe_search s ON s.recipe_id = r.id
+WHERE r.id = $1
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredRecipe:
     id: int
     slug: str
     created: bool
+    #: What the write may change for searches: the terms before and after it.
+    change: CatalogueChange
+
+
+async def _terms(conn: Connection, recipe_id: int) -> CatalogueChange:
+    row = await conn.fetchrow(_TERMS, recipe_id)
+    if row is None:
+        return CatalogueChange()
+    return CatalogueChange(lexemes=sorted(row["lexemes"]), foods=sorted(row["foods"]))
 
 
 def _args(recipe: AnalysedRecipe, slug: str) -> list[Any]:
@@ -129,10 +146,12 @@ async def upsert_recipe(conn: Connection, recipe: AnalysedRecipe) -> StoredRecip
     """
     async with conn.transaction():
         await conn.execute(FOOD_TERMS_SQL, sorted({*recipe.foods, *recipe.food_closure}))
+        before = CatalogueChange()
         for _ in range(3):
             found = await conn.fetchrow(_FIND, recipe.fingerprint, recipe.canonical_url)
             if found is not None:
                 recipe_id, slug, created = found["id"], found["slug"], False
+                before = await _terms(conn, recipe_id)
                 await conn.execute(_UPDATE, *_args(recipe, slug), recipe_id)
                 break
             slug = await _free_slug(conn, recipe.slug, recipe.fingerprint)
@@ -164,12 +183,17 @@ async def upsert_recipe(conn: Connection, recipe: AnalysedRecipe) -> StoredRecip
                 for i, line in enumerate(recipe.lines)
             ],
         )
+        new_words = False
         if recipe.search_words:
-            await conn.execute(
-                "INSERT INTO search_words (word) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+            added = await conn.fetch(
+                "INSERT INTO search_words (word) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING"
+                " RETURNING word",
                 recipe.search_words,
             )
-    return StoredRecipe(id=recipe_id, slug=slug, created=created)
+            new_words = bool(added)
+        after = await _terms(conn, recipe_id)
+    change = before.merge(after).merge(CatalogueChange(new_words=new_words))
+    return StoredRecipe(id=recipe_id, slug=slug, created=created, change=change)
 
 
 async def sync_vocabulary(conn: Connection, vocab: FoodVocabulary) -> int:
@@ -194,27 +218,39 @@ async def sync_vocabulary(conn: Connection, vocab: FoodVocabulary) -> int:
     return len(foods)
 
 
-async def store_all(pool: asyncpg.Pool, recipes: Iterable[AnalysedRecipe]) -> tuple[int, int]:
-    """Upsert many recipes; returns (created, updated)."""
-    created = updated = 0
-    async with pool.acquire() as conn:
-        for recipe in recipes:
-            stored = await upsert_recipe(conn, recipe)
-            if stored.created:
-                created += 1
-            else:
-                updated += 1
-    return created, updated
+@dataclass(frozen=True, slots=True)
+class Seeded:
+    """What a seed did, and the change to announce for it."""
+
+    foods: int
+    recipes: int
+    new: int
+    updated: int
+    change: CatalogueChange
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "foods": self.foods,
+            "recipes": self.recipes,
+            "new": self.new,
+            "updated": self.updated,
+        }
 
 
 async def seed_catalogue(
     pool: asyncpg.Pool, vocab: FoodVocabulary, part: CataloguePart = "starter"
-) -> dict[str, Any]:
+) -> Seeded:
     """Load the vocabulary and one part of the bundled catalogue. Idempotent."""
     async with pool.acquire() as conn:
         food_count = await sync_vocabulary(conn, vocab)
     recipes = [
         analyse_recipe(doc, source="catalogue", vocab=vocab) for doc in catalogue_documents(part)
     ]
-    created, updated = await store_all(pool, recipes)
-    return {"foods": food_count, "recipes": len(recipes), "new": created, "updated": updated}
+    created = updated = 0
+    change = CatalogueChange()
+    async with pool.acquire() as conn:
+        for recipe in recipes:
+            stored = await upsert_recipe(conn, recipe)
+            created, updated = created + stored.created, updated + (not stored.created)
+            change = change.merge(stored.change)
+    return Seeded(food_count, len(recipes), created, updated, change)

@@ -49,7 +49,7 @@ def test_different_criteria_differ(vocab: FoodVocabulary) -> None:
 
 def test_default_sort_follows_the_question(vocab: FoodVocabulary) -> None:
     assert build_query(vocab, q="soup").sort == "relevance"
-    assert build_query(vocab, have="rice").sort == "fewest_missing"
+    assert build_query(vocab, have="rice").sort == "max_used"
     assert build_query(vocab, q="soup", have="rice").sort == "relevance"
 
 

@@ -18,15 +18,20 @@ from pantry_common import (
     Keys,
     OutboxRelay,
     RefreshGate,
-    ResponseCache,
+    check_postgres,
+    check_redis,
     create_pool,
     create_redis,
+    health_routes,
+    up_when,
 )
 
+from .cache import ResponseCache
+from .deps import API_PREFIX
 from .errors import install_error_handlers
 from .fastpath import CacheHitFastPath
 from .middleware import AccessMiddleware
-from .routes import api_routers, metrics_router, page_router
+from .routes import api_routers, page_router
 from .settings import ApiSettings
 from .state import AppState
 
@@ -103,7 +108,19 @@ def create_app(
     install_error_handlers(app)
     for router in api_routers:
         app.include_router(router)
-    app.include_router(metrics_router)
+
+    # Readiness needs PostgreSQL only: without Redis the api answers from PostgreSQL
+    # (`X-Cache: bypass`); without RabbitMQ refresh requests wait in the outbox.
+    def pantry() -> AppState:
+        state: AppState = app.state.pantry
+        return state
+
+    checks = {
+        "postgres": lambda: check_postgres(pantry().pool),
+        "redis": lambda: check_redis(pantry().redis),
+        "rabbitmq": lambda: up_when(lambda: pantry().relay.rabbitmq_up),
+    }
+    app.router.routes.extend(health_routes(checks, required=["postgres"], prefix=API_PREFIX))
     app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     return PantryApi(app, access_log=settings.access_log)

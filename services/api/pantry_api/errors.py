@@ -8,25 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from pantry_common import QueryError, is_unavailable, notice_error
+from pantry_common import QueryError, error_response, is_unavailable, notice_error
 
 log = logging.getLogger(__name__)
-
-_CODES = {
-    400: "bad_request",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "too_large",
-    415: "unsupported_media_type",
-    422: "invalid_request",
-    503: "unavailable",
-}
 
 
 @contextmanager
@@ -46,16 +35,6 @@ class ServiceUnavailable(Exception):
     def __init__(self, dependency: str) -> None:
         super().__init__(dependency)
         self.dependency = dependency
-
-
-def error_response(
-    status: int, message: str, *, errors: list[dict[str, Any]] | None = None, **extra: Any
-) -> Response:
-    body: dict[str, Any] = {"error": _CODES.get(status, "error"), "message": message}
-    if errors is not None:
-        body["errors"] = errors
-    body.update(extra)
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
 def _parameter(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -84,17 +63,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def unavailable(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, ServiceUnavailable)
-        return Response(
-            orjson.dumps(
-                {
-                    "error": "unavailable",
-                    "message": f"{exc.dependency} is unavailable; try again shortly",
-                    "dependency": exc.dependency,
-                }
-            ),
-            status_code=503,
-            media_type="application/json",
+        return error_response(
+            503,
+            f"{exc.dependency} is unavailable; try again shortly",
             headers={"Retry-After": "2"},
+            dependency=exc.dependency,
         )
 
     async def unexpected(request: Request, exc: Exception) -> Response:

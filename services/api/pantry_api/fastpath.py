@@ -1,45 +1,27 @@
 """The hot path: a search whose response is cached is answered here, before routing.
 
-A cache hit is one Redis GET and the stored bytes, so everything else a request costs shows. This
-plain ASGI layer parses the query string, normalises it with the same `build_query` as the
-route, and on a hit sends the bytes. Anything else (a miss, Redis away, a parameter that does not
+A cache hit is one Redis call and the stored bytes, so everything else a request costs shows.
+This plain ASGI layer reads the query string with the route's own parser (`params.py`), and on a
+hit sends the bytes. Anything else (a miss, Redis away, a parameter that does not
 validate, another path) goes on to the application unchanged, which answers it as always.
 """
 
 from __future__ import annotations
 
 import functools
-from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from pantry_common import CACHE_RESULTS, QueryError, build_query
+from pantry_common import QueryError
 
 from .deps import API_PREFIX
+from .metrics import CACHE_RESULTS
+from .params import search_query
 from .state import AppState
 
 SEARCH_PATH = f"{API_PREFIX}/recipes/search"
 _HEADERS = [(b"content-type", b"application/json"), (b"x-cache", b"hit")]
-_LIST_PARAMS = ("have", "exclude", "diet")
-_KNOWN = frozenset(
-    {"q", "have", "exclude", "diet", "max_time", "cuisine", "sort", "limit", "cursor"}
-)
-
-
-def _params(query_string: bytes) -> dict[str, str | None]:
-    """The route's parameters as it would read them."""
-    single: dict[str, str] = {}
-    lists: dict[str, list[str]] = {name: [] for name in _LIST_PARAMS}
-    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-        if name in lists:
-            lists[name].append(value)
-        elif name in _KNOWN:
-            single[name] = value  # the last one wins, as in the route
-    out: dict[str, str | None] = dict(single)
-    for name, values in lists.items():
-        out[name] = ",".join(values) if values else None
-    return out
 
 
 class CacheHitFastPath:
@@ -50,22 +32,9 @@ class CacheHitFastPath:
 
     def _key(self, query_string: bytes) -> str | None:
         state: AppState = self.app.state.pantry
-        params = _params(query_string)
         try:
-            max_time, limit = params.get("max_time"), params.get("limit")
-            query = build_query(
-                state.vocab,
-                q=params.get("q"),
-                have=params.get("have"),
-                exclude=params.get("exclude"),
-                diet=params.get("diet"),
-                max_time=int(max_time) if max_time is not None else None,
-                cuisine=params.get("cuisine"),
-                sort=params.get("sort"),
-                limit=int(limit) if limit is not None else 20,
-                cursor=params.get("cursor"),
-            )
-        except (QueryError, ValueError):
+            query = search_query(state.vocab, query_string)
+        except QueryError:
             return None  # the route answers it, with the 422
         return query.cache_key(state.common.redis_prefix)
 

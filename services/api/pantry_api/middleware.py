@@ -9,7 +9,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pantry_common import HTTP_LATENCY, linking_metadata, log_context
+from pantry_common import linking_metadata, log_context
+
+from .metrics import HTTP_LATENCY
 
 log = logging.getLogger("pantry_api.access")
 

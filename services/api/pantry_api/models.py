@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ParameterError(BaseModel):
@@ -29,9 +29,14 @@ class NormalisedQuery(BaseModel):
     diet: list[str]
     max_time: int | None
     cuisine: str | None
-    sort: Literal["relevance", "fewest_missing"]
+    sort: Literal["relevance", "max_used", "fewest_missing"]
     limit: int
     offset: int
+
+
+class Substitute(BaseModel):
+    food: str
+    as_: str = Field(alias="as")
 
 
 class RecipeSummary(BaseModel):
@@ -44,6 +49,10 @@ class RecipeSummary(BaseModel):
     score: float
     used: list[str] | None = None
     missing: list[str] | None = None
+    # With `have`: the recipe's foods that a food the user has stands for ("chicken thigh" as
+    # "chicken"; cheese as cheddar), a subset of `used`; and how many are missing.
+    substitutes: list[Substitute] | None = None
+    missing_count: int | None = None
 
 
 class SearchResponse(BaseModel):

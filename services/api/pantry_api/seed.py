@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pantry_common import (
+    ChangeAnnouncer,
+    CommonSettings,
+    FoodVocabulary,
+    Keys,
+    create_pool,
+    create_redis,
+    seed_catalogue,
+)
 
-from pantry_common import CommonSettings, FoodVocabulary, create_pool, seed_catalogue
 
-
-async def seed(common: CommonSettings) -> dict[str, Any]:
+async def seed(common: CommonSettings) -> dict[str, int]:
+    """Load, then say what changed: no cached answer hides a recipe the seed added."""
     pool = await create_pool(common, wait_seconds=30)
     try:
-        return await seed_catalogue(pool, FoodVocabulary.default())
+        seeded = await seed_catalogue(pool, FoodVocabulary.default())
     finally:
         await pool.close()
+    redis = create_redis(common)
+    try:
+        await ChangeAnnouncer(redis, Keys(common.redis_prefix)).announce(seeded.change)
+    finally:
+        await redis.aclose()
+    return seeded.summary()

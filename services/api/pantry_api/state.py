@@ -16,9 +16,9 @@ from pantry_common import (
     OutboxRelay,
     Pool,
     RefreshGate,
-    ResponseCache,
 )
 
+from .cache import ResponseCache
 from .settings import ApiSettings
 
 T = TypeVar("T")

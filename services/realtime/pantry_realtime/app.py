@@ -1,54 +1,40 @@
-"""`GET /events` (SSE) and `/ws` (WebSocket): the events of searches, as they happen."""
+"""The realtime app: `GET /events` (SSE) here, `/ws` (WebSocket) from `ws.py`, health routes."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import logging
-import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
-import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from pantry_common import (
+    JSON_ERRORS,
     CommonSettings,
     Keys,
     check_redis,
     create_redis,
-    ignore_transaction,
+    error_response,
+    health_routes,
     is_stream_id,
-    metrics_payload,
+    up_when,
 )
 
-from .hub import Client, Frames, Hub
+from .hub import Frames, Hub
 from .settings import RealtimeSettings
 from .sse import EventStream
+from .ws import search_id_of, websocket_endpoint
 
 log = logging.getLogger(__name__)
-
-
-def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
-
-
-def _search_id(value: str | None) -> str | None:
-    if not value or len(value) > 64:
-        return None
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return None
 
 
 def create_app(
@@ -84,113 +70,66 @@ def create_app(
             await listener.aclose()
             await redis.aclose()
 
-    def hub_of(request: Request | WebSocket) -> Hub:
-        hub: Hub = request.app.state.hub
+    def hub_of(request: Request | WebSocket | Starlette) -> Hub:
+        app_ = request if isinstance(request, Starlette) else request.app
+        hub: Hub = app_.state.hub
         return hub
 
     async def events(request: Request) -> Response | EventStream:
         hub = hub_of(request)
-        search_id = _search_id(request.query_params.get("search_id"))
+        search_id = search_id_of(request.query_params.get("search_id"))
         if search_id is None:
-            return _error(
+            return error_response(
                 422,
-                "invalid_request",
                 "search_id must be a search's UUID",
                 errors=[{"parameter": "search_id", "message": "not a UUID"}],
             )
         last = request.headers.get("last-event-id") or request.query_params.get("lastEventId")
         if last is not None and not is_stream_id(last):
-            return _error(
+            return error_response(
                 422,
-                "invalid_request",
                 "Last-Event-ID is not an event id",
                 errors=[{"parameter": "Last-Event-ID", "message": "not an event id"}],
             )
         if hub.shutting_down:
-            return _error(503, "unavailable", "shutting down; reconnect", retry_after=1)
+            return error_response(503, "shutting down; reconnect", retry_after=1)
         if len(hub.clients) >= settings.max_connections:
-            return _error(503, "unavailable", "too many connections on this process")
+            return error_response(503, "too many connections on this process")
         try:
             if not await hub.known(search_id):
-                return _error(404, "not_found", f"no search {search_id}")
+                return error_response(404, f"no search {search_id}")
         except (RedisError, OSError):
-            return _error(503, "unavailable", "redis is unavailable", dependency="redis")
+            return error_response(503, "redis is unavailable", dependency="redis")
         client = hub.connect("sse")
         try:
             await hub.subscribe(client, search_id, last)
         except (RedisError, OSError):
             hub.disconnect(client)
-            return _error(503, "unavailable", "redis is unavailable", dependency="redis")
+            return error_response(503, "redis is unavailable", dependency="redis")
 
         return EventStream(
             hub, client, retry_ms=settings.retry_ms, heartbeat=settings.heartbeat_seconds
         )
 
-    async def websocket(ws: WebSocket) -> None:
-        hub = hub_of(ws)
-        if hub.shutting_down or len(hub.clients) >= settings.max_connections:
-            await ws.send_denial_response(
-                _error(503, "unavailable", "too many connections on this process")
-            )
-            return
-        await ws.accept()
-        client = hub.connect("ws")
-        sender = asyncio.create_task(_ws_sender(ws, client))
-        pinger = asyncio.create_task(_ws_pinger(client, settings.heartbeat_seconds))
-        try:
-            while not client.closed:
-                try:
-                    raw = await ws.receive_text()
-                except KeyError:  # a binary frame
-                    await ws.send_text(_ws_error("send JSON text frames"))
-                    continue
-                await _ws_command(hub, client, ws, raw)
-        except WebSocketDisconnect:
-            pass
-        finally:
-            hub.disconnect(client)
-            client.end(None)
-            pinger.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await sender
+    app: Starlette  # the checks read what its lifespan opened
 
-    async def health(_: Request) -> JSONResponse:
-        ignore_transaction()
-        return JSONResponse({"status": "ok"})
+    def hub() -> Hub:
+        return hub_of(app)
 
-    async def ready(request: Request) -> JSONResponse:
-        ignore_transaction()
-        hub = hub_of(request)
-        redis = await check_redis(request.app.state.redis)
-        subscribed = {"status": "up" if hub.connected.is_set() else "down"}
-        ok = redis["status"] == "up" and subscribed["status"] == "up" and not hub.shutting_down
-        return JSONResponse(
-            {
-                "status": "ready" if ok else "not_ready",
-                "checks": {"redis": redis, "subscription": subscribed},
-                "connections": len(hub.clients),
-            },
-            status_code=200 if ok else 503,
-        )
-
-    async def metrics(_: Request) -> Response:
-        ignore_transaction()
-        payload, content_type = await metrics_payload()
-        return Response(payload, media_type=content_type)
-
-    async def not_found(_: Request, __: Exception) -> JSONResponse:
-        return _error(404, "not_found", "no such route")
-
-    async def method_not_allowed(_: Request, __: Exception) -> JSONResponse:
-        return _error(405, "method_not_allowed", "method not allowed")
-
-    return Starlette(
+    checks = {
+        "redis": lambda: check_redis(app.state.redis),
+        "subscription": lambda: up_when(hub().connected.is_set),
+    }
+    app = Starlette(
         routes=[
             Route("/events", events),
-            WebSocketRoute("/ws", websocket),
-            Route("/health", health),
-            Route("/ready", ready),
-            Route("/metrics", metrics),
+            WebSocketRoute("/ws", websocket_endpoint(settings)),
+            *health_routes(
+                checks,
+                required=checks,
+                details=lambda: {"connections": len(hub().clients)},
+                stopping=lambda: hub().shutting_down,
+            ),
         ],
         middleware=[
             Middleware(
@@ -201,74 +140,10 @@ def create_app(
                 max_age=600,
             )
         ],
-        exception_handlers={404: not_found, 405: method_not_allowed},
+        exception_handlers=JSON_ERRORS,
         lifespan=lifespan,
     )
-
-
-def _ws_error(message: str) -> str:
-    return orjson.dumps({"type": "error", "message": message}).decode()
-
-
-async def _ws_sender(ws: WebSocket, client: Client) -> None:
-    while True:
-        frame = await client.queue.get()
-        if frame is None:
-            with contextlib.suppress(Exception):
-                await ws.close(code=1012 if client.closed else 1000)
-            return
-        await ws.send_text(frame if isinstance(frame, str) else frame.decode())
-
-
-async def _ws_pinger(client: Client, every: float) -> None:
-    ping = orjson.dumps({"type": "ping"}).decode()
-    while not client.closed:
-        await asyncio.sleep(every)
-        with contextlib.suppress(asyncio.QueueFull):
-            client.queue.put_nowait(ping)
-
-
-async def _ws_command(hub: Hub, client: Client, ws: WebSocket, raw: str) -> None:
-    try:
-        message = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        await ws.send_text(_ws_error("not JSON"))
-        return
-    if not isinstance(message, dict):
-        await ws.send_text(_ws_error("send a JSON object"))
-        return
-    kind = message.get("type")
-    if kind == "ping":
-        await ws.send_text('{"type":"pong"}')
-        return
-    if kind not in ("subscribe", "unsubscribe"):
-        await ws.send_text(_ws_error("type is subscribe, unsubscribe or ping"))
-        return
-    search_id = _search_id(
-        message.get("search_id") if isinstance(message.get("search_id"), str) else None
-    )
-    if search_id is None:
-        await ws.send_text(_ws_error("search_id must be a search's UUID"))
-        return
-    if kind == "unsubscribe":
-        hub.unsubscribe(client, search_id)
-        await ws.send_text(orjson.dumps({"type": "unsubscribed", "search_id": search_id}).decode())
-        return
-    last = message.get("last_event_id")
-    if last is not None and (not isinstance(last, str) or not is_stream_id(last)):
-        await ws.send_text(_ws_error("last_event_id is not an event id"))
-        return
-    if len(client.searches) >= 50:
-        await ws.send_text(_ws_error("at most 50 searches per connection"))
-        return
-    try:
-        if not await hub.known(search_id):
-            await ws.send_text(_ws_error(f"no search {search_id}"))
-            return
-        await ws.send_text(orjson.dumps({"type": "subscribed", "search_id": search_id}).decode())
-        await hub.subscribe(client, search_id, last)
-    except (RedisError, OSError):
-        await ws.send_text(_ws_error("redis is unavailable; try again"))
+    return app
 
 
 __all__ = ["Frames", "create_app"]

@@ -15,11 +15,11 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 from pantry_common import (
     IMPORT_QUEUE,
     SEARCH_QUEUE,
+    ChangeAnnouncer,
     CommonSettings,
     EventPublisher,
     FoodVocabulary,
     Keys,
-    ResponseCache,
     create_pool,
     create_redis,
     dead_letter_queue,
@@ -29,7 +29,7 @@ from pantry_common import (
 
 from .consumer import Agent
 from .handlers import Deps, ImportHandler, SearchHandler
-from .http import QuietServer, dependency_checks, health_app
+from .http import QuietServer, health_app
 from .metrics import QUEUE_CONSUMERS, QUEUE_DEPTH
 from .settings import EngineSettings
 from .sources import CatalogueSource, Source, TheMealDbSource, WebPageSource
@@ -114,7 +114,8 @@ async def run(common: CommonSettings, settings: EngineSettings, stop: asyncio.Ev
         sources, web = build_sources(settings, client, vocab)
         deps = Deps(
             pool=pool,
-            cache=ResponseCache(redis, keys, ttl_seconds=settings.cache_ttl_seconds),
+            redis=redis,
+            changes=ChangeAnnouncer(redis, keys),
             events=EventPublisher(redis, keys),
             keys=keys,
             vocab=vocab,
@@ -147,7 +148,7 @@ async def run(common: CommonSettings, settings: EngineSettings, stop: asyncio.Ev
 
         server = QuietServer(
             uvicorn.Config(
-                health_app(lambda: dependency_checks(pool, redis, rabbit_up)),
+                health_app(pool, redis, rabbit_up),
                 host=settings.host,
                 port=settings.port,
                 log_config=None,

@@ -1,6 +1,7 @@
 """What the agents do with a message: search the sources and store what they find, or import
 one page. Each writes its work and the message id in one transaction (idempotent on the id),
-then refreshes the cache and publishes the search's events."""
+then says what changed (the terms the stored recipes touch) and only then that it is done: the
+search's events, or the import job's status. The api decides what that makes stale."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from redis.asyncio import Redis
 
 from pantry_common import (
     AcceptedData,
     AnalysedRecipe,
+    CatalogueChange,
+    ChangeAnnouncer,
     CompletedData,
     Envelope,
     Event,
@@ -25,21 +29,18 @@ from pantry_common import (
     RecipeError,
     RecipeFound,
     RecipeImport,
-    ResponseCache,
     ResultsData,
-    SearchQuery,
     SearchRequested,
     SourceOutcome,
     analyse_recipe,
     mark_refresh,
-    render_search,
-    search_recipes,
     trace_headers,
     upsert_recipe,
 )
 
 from .consumer import Permanent
 from .metrics import EVENTS_PUBLISHED, RECIPES_STORED, SOURCE_FAILURES, SOURCE_SECONDS
+from .outcomes import ImportOutcome, SearchOutcome
 from .sources import Candidate, Source, SourceError, UrlRefused, WebPageSource
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class Deps:
     pool: asyncpg.Pool
-    cache: ResponseCache
+    redis: Redis
+    changes: ChangeAnnouncer
     events: EventPublisher
     keys: Keys
     vocab: FoodVocabulary
@@ -126,9 +128,9 @@ class SearchHandler:
             "SELECT outcome FROM processed_messages WHERE message_id = $1", envelope.id
         )
         if prior is not None:  # redelivered after its work was committed: finish the rest
-            await self._finish(payload, prior)
+            await self._finish(payload, SearchOutcome.model_validate(prior))
             return
-        await mark_refresh(deps.cache.redis, None, deps.keys, search_id, "running")
+        await mark_refresh(deps.redis, None, deps.keys, search_id, "running")
         names = [s.name for s in deps.sources]
         await self._publish(
             Event(
@@ -153,9 +155,11 @@ class SearchHandler:
         async with deps.pool.acquire() as conn, conn.transaction():
             if not await _claim(conn, envelope.id, "search"):
                 return  # another consumer has it
-            found: list[dict[str, Any]] = []
+            found: list[RecipeFound] = []
+            change = CatalogueChange()
             for recipe in analysed:
                 stored = await upsert_recipe(conn, recipe)
+                change = change.merge(stored.change)
                 RECIPES_STORED.labels(recipe.source, "new" if stored.created else "updated").inc()
                 found.append(
                     RecipeFound(
@@ -167,30 +171,26 @@ class SearchHandler:
                         diets=recipe.diets,
                         source=recipe.source,
                         new=stored.created,
-                    ).model_dump()
+                    )
                 )
-            outcome = {
-                "recipes": found,
-                "sources": {n: o.model_dump() for n, o in outcomes.items()},
-            }
+            outcome = SearchOutcome(recipes=found, sources=outcomes, change=change)
             await conn.execute(
                 "UPDATE processed_messages SET outcome = $2 WHERE message_id = $1",
                 envelope.id,
-                outcome,
+                outcome.model_dump(mode="json"),
             )
         await self._finish(payload, outcome)
 
-    async def _finish(self, payload: SearchRequested, outcome: dict[str, Any]) -> None:
-        """After the commit: the fresh response into the cache, the state, the events."""
+    async def _finish(self, payload: SearchRequested, outcome: SearchOutcome) -> None:
+        """After the commit: what changed, then the search's state and its events.
+
+        Raises RedisError when the change cannot be said: the message is retried rather than
+        leave answers that hide the new recipes.
+        """
         deps, search_id = self.deps, str(payload.search_id)
-        query = SearchQuery.from_dict(payload.query)
-        page = await search_recipes(deps.pool, query, deps.vocab)
-        body = render_search(
-            query, page, cache="hit", status="complete", events_url=payload.events_url
-        )
-        await deps.cache.replace_search(search_id, query.cache_key(deps.keys.prefix), body)
-        await mark_refresh(deps.cache.redis, deps.pool, deps.keys, search_id, "done")
-        recipes = [RecipeFound(**r) for r in outcome.get("recipes", [])]
+        await deps.changes.announce(outcome.change)
+        await mark_refresh(deps.redis, deps.pool, deps.keys, search_id, "done")
+        recipes = outcome.recipes
         by_source: dict[str, list[RecipeFound]] = {}
         for recipe in recipes:
             by_source.setdefault(recipe.source, []).append(recipe)
@@ -202,13 +202,12 @@ class SearchHandler:
                     data=ResultsData(source=source, recipes=items),
                 )
             )
-        sources = {n: SourceOutcome(**o) for n, o in outcome.get("sources", {}).items()}
         await self._publish(
             Event(
                 type="search.completed",
                 search_id=payload.search_id,
                 data=CompletedData(
-                    found=len(recipes), new=sum(r.new for r in recipes), sources=sources
+                    found=len(recipes), new=sum(r.new for r in recipes), sources=outcome.sources
                 ),
             )
         )
@@ -225,7 +224,7 @@ class SearchHandler:
             )
         )
         await mark_refresh(
-            self.deps.cache.redis, self.deps.pool, self.deps.keys, str(payload.search_id), "done"
+            self.deps.redis, self.deps.pool, self.deps.keys, str(payload.search_id), "done"
         )
 
 
@@ -238,9 +237,11 @@ class ImportHandler:
         if not isinstance(payload, RecipeImport):
             raise Permanent(f"a {payload.type} message on the import queue")
         deps = self.deps
-        if await deps.pool.fetchval(
-            "SELECT 1 FROM processed_messages WHERE message_id = $1", envelope.id
-        ):
+        prior = await deps.pool.fetchval(
+            "SELECT outcome FROM processed_messages WHERE message_id = $1", envelope.id
+        )
+        if prior is not None:  # redelivered after its work was committed: finish the rest
+            await self._finish(payload, ImportOutcome.model_validate(prior))
             return
         try:
             candidate = await asyncio.wait_for(
@@ -256,17 +257,26 @@ class ImportHandler:
                 return
             stored = await upsert_recipe(conn, analysed[0])
             RECIPES_STORED.labels("web", "new" if stored.created else "updated").inc()
-            await conn.execute(
-                """UPDATE import_jobs SET status = 'done', recipe_id = $2, error = NULL,
-                       updated_at = now() WHERE job_id = $1""",
-                payload.job_id,
-                stored.id,
+            outcome = ImportOutcome(
+                recipe_id=stored.id, created=stored.created, change=stored.change
             )
             await conn.execute(
                 "UPDATE processed_messages SET outcome = $2 WHERE message_id = $1",
                 envelope.id,
-                {"recipe_id": stored.id, "created": stored.created},
+                outcome.model_dump(mode="json"),
             )
+        await self._finish(payload, outcome)
+
+    async def _finish(self, payload: RecipeImport, outcome: ImportOutcome) -> None:
+        """After the commit: what changed, and only then the job is `done` (whoever reads
+        `done` and searches finds the recipe)."""
+        await self.deps.changes.announce(outcome.change)
+        await self.deps.pool.execute(
+            """UPDATE import_jobs SET status = 'done', recipe_id = $2, error = NULL,
+                   updated_at = now() WHERE job_id = $1""",
+            payload.job_id,
+            outcome.recipe_id,
+        )
 
     async def dead_lettered(self, envelope: Envelope, reason: str) -> None:
         payload = envelope.payload

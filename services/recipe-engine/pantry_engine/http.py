@@ -2,42 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from pantry_common import check_postgres, check_redis, ignore_transaction, metrics_payload
+from pantry_common import JSON_ERRORS, check_postgres, check_redis, health_routes, up_when
 
 
-def health_app(checks: Callable[[], Any]) -> Starlette:
-    async def health(_: Request) -> JSONResponse:
-        ignore_transaction()
-        return JSONResponse({"status": "ok"})
-
-    async def ready(_: Request) -> JSONResponse:
-        ignore_transaction()
-        state = await checks()
-        ok = all(c["status"] == "up" for c in state.values())
-        return JSONResponse(
-            {"status": "ready" if ok else "not_ready", "checks": state},
-            status_code=200 if ok else 503,
-        )
-
-    async def metrics(_: Request) -> Response:
-        ignore_transaction()
-        payload, content_type = await metrics_payload()
-        return Response(payload, media_type=content_type)
-
-    return Starlette(
-        routes=[Route("/health", health), Route("/ready", ready), Route("/metrics", metrics)]
-    )
+def health_app(pool: Any, redis: Any, rabbit_up: Callable[[], bool]) -> Starlette:
+    """Ready when PostgreSQL, Redis and the RabbitMQ consumers are all up."""
+    checks = {
+        "postgres": lambda: check_postgres(pool),
+        "redis": lambda: check_redis(redis),
+        "rabbitmq": lambda: up_when(rabbit_up),
+    }
+    return Starlette(routes=health_routes(checks, required=checks), exception_handlers=JSON_ERRORS)
 
 
 class QuietServer(uvicorn.Server):
@@ -46,12 +28,3 @@ class QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
-
-
-async def dependency_checks(pool: Any, redis: Any, rabbit_up: Callable[[], bool]) -> dict[str, Any]:
-    postgres, cache = await asyncio.gather(check_postgres(pool), check_redis(redis))
-    return {
-        "postgres": postgres,
-        "redis": cache,
-        "rabbitmq": {"status": "up" if rabbit_up() else "down"},
-    }

@@ -33,7 +33,6 @@ class EngineSettings(BaseSettings):
         default=False, description="fetch from loopback and private addresses (tests only)"
     )
     shutdown_grace_seconds: float = Field(default=25, ge=0, le=600)
-    cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400)
 
     @field_validator("sources")
     @classmethod

@@ -6,10 +6,9 @@ the latency metric) is its whole path.
 
 from fastapi import APIRouter
 
-from . import health, imports, page, recipes, search
+from . import imports, page, recipes, search
 
-api_routers: list[APIRouter] = [search.router, imports.router, recipes.router, health.router]
-metrics_router = health.metrics_router
+api_routers: list[APIRouter] = [search.router, imports.router, recipes.router]
 page_router = page.router
 
-__all__ = ["api_routers", "metrics_router", "page_router"]
+__all__ = ["api_routers", "page_router"]

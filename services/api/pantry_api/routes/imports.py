@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import uuid
 from typing import Annotated
 
@@ -11,40 +9,23 @@ import orjson
 from fastapi import APIRouter, HTTPException, Path, Request
 from starlette.responses import Response
 
-from pantry_common import RECIPE_IMPORT, Envelope, RecipeImport, enqueue, trace_headers
+from pantry_common import (
+    RECIPE_IMPORT,
+    AddressRefused,
+    Envelope,
+    HostUnresolved,
+    RecipeImport,
+    check_public_url,
+    enqueue,
+    error_response,
+    trace_headers,
+)
 
 from ..deps import API_PREFIX, State
-from ..errors import error_response, postgres_required
+from ..errors import postgres_required
 from ..models import ErrorBody, ImportAccepted, ImportJob
 
 router = APIRouter(prefix=API_PREFIX, tags=["import"])
-
-
-def _refused_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    return not ip.is_global or ip.is_multicast
-
-
-async def _check_host(host: str, port: int) -> str | None:
-    """Why a host may not be fetched (loopback, private, link-local...), or None."""
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-        addresses = [host.strip("[]")]
-    except ValueError:
-        if host.lower() in ("localhost", "localhost.localdomain") or host.endswith(".local"):
-            return "a local host name"
-        import asyncio
-
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
-        except OSError:
-            return "a host name that does not resolve"
-        addresses = [str(info[4][0]) for info in infos]
-    if any(_refused_address(a) for a in addresses):
-        return "a loopback, private or reserved address"
-    return None
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -115,9 +96,12 @@ async def import_recipe(request: Request, state: State) -> Response:
     if parsed.username or parsed.password:
         return _invalid("url", "URLs with credentials are refused")
     if not state.settings.import_allow_private:
-        reason = await _check_host(parsed.host, parsed.port or 443)
-        if reason is not None:
-            return _invalid("url", f"the URL points at {reason}")
+        try:
+            await check_public_url(parsed.scheme, parsed.host, parsed.port)
+        except AddressRefused as exc:
+            return _invalid("url", str(exc))
+        except HostUnresolved:
+            return _invalid("url", "the URL points at a host name that does not resolve")
     job_id = str(message.job_id)
     with postgres_required():
         async with state.pool.acquire() as conn, conn.transaction():

@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from pantry_common import (
-    CACHE_RESULTS,
-    MAX_QUERY_CHARS,
     CacheState,
     RefreshStatus,
     SearchPage,
-    build_query,
-    render_search,
     search_recipes,
 )
 
+from ..cache import answer_tags
 from ..deps import API_PREFIX, State
 from ..errors import postgres_required
+from ..metrics import CACHE_RESULTS
 from ..models import ErrorBody, SearchResponse
+from ..params import OPENAPI_PARAMETERS, search_query
+from ..render import render_search
 
 router = APIRouter(prefix=API_PREFIX, tags=["search"])
-
-
-def _joined(values: list[str]) -> str | None:
-    return ",".join(values) if values else None
 
 
 @router.get(
@@ -37,37 +31,11 @@ def _joined(values: list[str]) -> str | None:
         422: {"model": ErrorBody, "description": "A parameter that cannot be used, named."},
         503: {"model": ErrorBody, "description": "PostgreSQL is unavailable."},
     },
+    openapi_extra={"parameters": OPENAPI_PARAMETERS},
 )
-async def search(
-    state: State,
-    q: Annotated[
-        str | None, Query(description=f"Free text, at most {MAX_QUERY_CHARS} characters.")
-    ] = None,
-    have: Annotated[list[str], Query(description="Foods you have, comma-separated.")] = [],  # noqa: B006
-    exclude: Annotated[
-        list[str], Query(description="Foods to avoid (and what is made from them).")
-    ] = [],  # noqa: B006
-    diet: Annotated[
-        list[str], Query(description="vegetarian, vegan, gluten-free, dairy-free, nut-free.")
-    ] = [],  # noqa: B006
-    max_time: Annotated[int | None, Query(description="Total time at most, in minutes.")] = None,
-    cuisine: Annotated[str | None, Query()] = None,
-    sort: Annotated[str | None, Query(description="relevance or fewest_missing.")] = None,
-    limit: Annotated[int, Query(description="1 to 50.")] = 20,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
-) -> Response:
-    query = build_query(
-        state.vocab,
-        q=q,
-        have=_joined(have),
-        exclude=_joined(exclude),
-        diet=_joined(diet),
-        max_time=max_time,
-        cuisine=cuisine,
-        sort=sort,
-        limit=limit,
-        cursor=cursor,
-    )
+async def search(state: State, request: Request) -> Response:
+    # The same reading of the query string as the cache-hit fast path's.
+    query = search_query(state.vocab, request.scope["query_string"])
     key = query.cache_key(state.common.redis_prefix)
     usable, cached = await state.cache.get(key)
     if cached is not None:
@@ -78,15 +46,25 @@ async def search(
     events_url = state.events_url(query.search_id)
 
     async def produce() -> tuple[SearchPage, RefreshStatus]:
+        # Read before the query: a recipe announced after this makes the answer stale.
+        clock = await state.cache.clock() if usable else None
         with postgres_required():
             page = await search_recipes(state.pool, query, state.vocab)
-        status = await state.gate.request(query, events_url)
+        status = await state.gate.request(query)
         if status == "refreshing":
             state.relay.wake()
-        if usable:
+        if clock is not None:
+            with postgres_required():
+                tags = await answer_tags(state.pool, query, page, state.vocab)
             # Stored as a hit: the next request returns these bytes as they are.
             stored = render_search(query, page, cache="hit", status=status, events_url=events_url)
-            await state.cache.set(key, stored, search_id=query.search_id)
+            await state.cache.set(
+                key,
+                stored,
+                clock=clock,
+                tags=tags,
+                refreshing=query.search_id if status == "refreshing" else None,
+            )
         return page, status
 
     page, status = await state.single_flight(key, produce)

@@ -29,12 +29,30 @@ function item(recipe, isNew) {
     el("strong", {}, recipe.title),
     isNew ? el("span", { class: "badge" }, "New") : null,
     el("div", { class: "meta" }, describe(recipe)));
-  if (recipe.missing && recipe.missing.length) {
-    li.append(el("div", { class: "meta missing" }, `missing: ${recipe.missing.join(", ")}`));
+  if (recipe.used) {
+    // What it uses of what you have; "chicken thigh (your chicken)" where a food stands for it.
+    const standsFor = new Map((recipe.substitutes || []).map((s) => [s.food, s.as]));
+    const used = recipe.used.map((f) => (standsFor.has(f) ? `${f} (your ${standsFor.get(f)})` : f));
+    li.append(el("div", { class: "meta used" }, `uses: ${used.length ? used.join(", ") : "nothing you have"}`));
+  }
+  if (recipe.missing) {
+    const n = recipe.missing_count ?? recipe.missing.length;
+    const text = n === 0 ? "missing nothing" : `missing ${n}: ${recipe.missing.join(", ")}`;
+    li.append(el("div", { class: "meta missing" }, text));
   }
   li.addEventListener("click", () => showRecipe(recipe.id));
   li.addEventListener("keydown", (e) => { if (e.key === "Enter") showRecipe(recipe.id); });
   return li;
+}
+
+// How the search was read: the filters said in the text show beside the count.
+function readAs(query) {
+  const parts = [];
+  if (query.q) parts.push(`“${query.q}”`);
+  if (query.diet.length) parts.push(query.diet.join(", "));
+  if (query.exclude.length) parts.push(`without ${query.exclude.join(", ")}`);
+  if (query.max_time !== null) parts.push(`${query.max_time} min or less`);
+  return parts.length ? ` for ${parts.join(" · ")}` : "";
 }
 
 function params() {
@@ -66,7 +84,7 @@ async function search(event) {
   const list = $("results");
   list.replaceChildren();
   for (const recipe of body.results) { shown.add(recipe.id); list.append(item(recipe, false)); }
-  const count = `${body.total} recipe${body.total === 1 ? "" : "s"}`;
+  const count = `${body.total} recipe${body.total === 1 ? "" : "s"}${readAs(body.query)}`;
   if (body.status === "refreshing" && body.events_url) {
     $("status").textContent = `${count} so far — looking for more…`;
     listen(body.events_url);

@@ -1,21 +1,19 @@
 """Web pages with schema.org Recipe data, for imports by URL.
 
-Fetched with httpx (timeouts, a size limit, bounded redirects, every hop's address checked
-against loopback and private ranges), parsed with extruct (JSON-LD and microdata, no
-hand-written scraping).
+Fetched with httpx (timeouts, a size limit, bounded redirects, every hop's address checked by
+the shared guard against loopback and private ranges), parsed with extruct (JSON-LD and
+microdata, no hand-written scraping).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 from typing import Any
 
 import extruct
 import httpx
 
-from pantry_common import SearchCriteria
+from pantry_common import AddressRefused, HostUnresolved, SearchCriteria, check_public_url
 
 from ._base import Candidate, SourceError
 
@@ -25,23 +23,14 @@ class UrlRefused(SourceError):
 
 
 async def check_address(url: httpx.URL) -> None:
-    if url.scheme not in ("http", "https"):
-        raise UrlRefused(f"scheme {url.scheme!r} is not fetched")
-    host = url.host
+    """The shared guard, for one hop: a refused address is permanent, a name that does not
+    resolve may resolve on a retry."""
     try:
-        addresses = [str(ipaddress.ip_address(host))]
-    except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, url.port or 443, type=socket.SOCK_STREAM
-            )
-        except OSError as exc:
-            raise SourceError(f"{host} does not resolve") from exc
-        addresses = [str(info[4][0]) for info in infos]
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not ip.is_global or ip.is_multicast:
-            raise UrlRefused("the URL points at a loopback, private or reserved address")
+        await check_public_url(url.scheme, url.host, url.port)
+    except AddressRefused as exc:
+        raise UrlRefused(str(exc)) from exc
+    except HostUnresolved as exc:
+        raise SourceError(str(exc)) from exc
 
 
 def _find_recipes(node: Any) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 - `food_terms`: an integer id for every food name recipes use in `foods` or `food_closure`
   (known to the vocabulary or not), for intarray (`&&`, `&`, `icount`).
 - `recipe_search`: what text searches read of each recipe: the weighted document (moved here
-  from `recipes`) with a bound of its text rank, the title's trigrams as integers, food ids
+  from `recipes`) with bounds of its text rank, the title's trigrams as integers, food ids
   and the filter columns. A match costs one narrow row instead of a wide recipe row.
 - `recipe_foods`: food ids and the food count alone, for `have` searches without text, which
   look at every recipe with one of the foods.
@@ -47,24 +47,27 @@ CREATE TABLE food_terms (
     name    text NOT NULL UNIQUE
 );
 
--- The largest sum of the weights of one lexeme's positions in a document, with the weights
--- ts_rank_cd gives A, B, C and D (1, 0.4, 0.2, 0.1, as float4). For a query of one lexeme, or any
--- of k, ts_rank_cd(document, query, 32) is at most k·c / (k·c + 1) of it.
-CREATE FUNCTION pantry_max_lexeme_weight(tsvector) RETURNS double precision
+-- c / (c + 1) for c the largest sum of the weights of one lexeme's positions in a document,
+-- with the weights ts_rank_cd gives A, B, C and D (1, 0.4, 0.2, 0.1, as float4). For a query
+-- of one lexeme, or any of k, where each position is a cover, ts_rank_cd(document, query, 32)
+-- is at most k·c / (k·c + 1) of it.
+CREATE FUNCTION pantry_max_rank(tsvector) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
     RETURN (
-        SELECT coalesce(max((
+        SELECT coalesce(max(c / (c + 1)), 0) FROM (
             SELECT sum(CASE w WHEN 'A' THEN 1.0::real WHEN 'B' THEN 0.4::real
-                              WHEN 'C' THEN 0.2::real ELSE 0.1::real END::double precision)
-            FROM unnest(u.weights) AS w
-        )), 0)
-        FROM unnest($1) AS u
+                              WHEN 'C' THEN 0.2::real ELSE 0.1::real END::double precision) AS c
+            FROM unnest($1) AS u, unnest(u.weights) AS w
+            GROUP BY u.lexeme
+        ) x
     );
 
 -- The sorted ids of food names; a name without an id is left out.
 CREATE FUNCTION pantry_food_ids(text[]) RETURNS integer[]
     LANGUAGE sql STABLE PARALLEL SAFE STRICT
-    RETURN ARRAY(SELECT t.id FROM food_terms t WHERE t.name = ANY ($1) ORDER BY t.id);
+    RETURN ARRAY(
+        SELECT DISTINCT t.id FROM unnest($1) AS f JOIN food_terms t ON t.name = f ORDER BY t.id
+    );
 
 INSERT INTO food_terms (name)
 SELECT DISTINCT f FROM recipes, unnest(foods || food_closure) AS f ORDER BY f;
@@ -72,10 +75,10 @@ SELECT DISTINCT f FROM recipes, unnest(foods || food_closure) AS f ORDER BY f;
 -- The document last: a search reads the small columns of every match and the document of few.
 CREATE TABLE recipe_search (
     recipe_id           bigint PRIMARY KEY REFERENCES recipes (id) ON DELETE CASCADE,
-    max_lexeme_weight   double precision
-        GENERATED ALWAYS AS (pantry_max_lexeme_weight(document)) STORED,
-    max_body_lexeme_weight double precision
-        GENERATED ALWAYS AS (pantry_max_lexeme_weight(ts_filter(document, '{b,c,d}'))) STORED,
+    max_rank            double precision
+        GENERATED ALWAYS AS (pantry_max_rank(document)) STORED,
+    max_body_rank       double precision
+        GENERATED ALWAYS AS (pantry_max_rank(ts_filter(document, '{b,c,d}'))) STORED,
     food_count          integer NOT NULL,
     total_time_min      integer,
     title_n             integer GENERATED ALWAYS AS (cardinality(title_trgm)) STORED,
@@ -93,7 +96,7 @@ SELECT id, cardinality(foods), total_time_min, pantry_trgm_ids(title_key), pantr
     pantry_food_ids(food_closure), diets, cuisine_key, document
 FROM recipes ORDER BY id;
 CREATE INDEX recipe_search_document_idx ON recipe_search USING gin (document);
-CREATE INDEX recipe_search_title_trgm_idx ON recipe_search USING gin (title_trgm gin__int_ops);
+CREATE INDEX recipe_search_title_lexemes_idx ON recipe_search USING gin (title_lexemes);
 
 CREATE TABLE recipe_foods (
     recipe_id   bigint PRIMARY KEY REFERENCES recipes (id) ON DELETE CASCADE,
@@ -120,10 +123,9 @@ DROP TABLE recipe_foods;
 DROP TABLE recipe_search;
 DROP FUNCTION pantry_food_ids(text[]);
 DROP TABLE food_terms;
-DROP FUNCTION pantry_max_lexeme_weight(tsvector);
+DROP FUNCTION pantry_max_rank(tsvector);
 DROP FUNCTION pantry_trgm_ids(text);
 """
-
 
 
 def upgrade() -> None:

@@ -1,0 +1,17 @@
+"""The api's Prometheus metrics (served at `/metrics` with the outbox relay's)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+HTTP_LATENCY = Histogram(
+    "pantry_http_request_duration_seconds",
+    "HTTP request latency by route template, method and status.",
+    ["route", "method", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+CACHE_RESULTS = Counter(
+    "pantry_search_cache_total",
+    "Search responses by cache outcome (hit, miss, bypass).",
+    ["result"],
+)
