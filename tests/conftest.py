@@ -28,7 +28,6 @@ from pantry_realtime.settings import RealtimeSettings
 from .servers import ServerUrls, discover_servers, free_port, serve
 from .thirdparty import ThirdParty
 
-
 # tests/cluster runs on the CI cluster only: `make cluster-test` (PANTRY_CLUSTER=kind).
 collect_ignore = [] if os.environ.get("PANTRY_CLUSTER") else ["cluster"]
 
