@@ -271,11 +271,13 @@ ci_images() {
   } | git hash-object --stdin | cut -c1-12)"
   for target in postgresql redis rabbitmq gateway; do
     image="$REGISTRY_PUSH/pantry-ci/$target:$CI_IMAGE_TAG"
-    if docker image inspect "$image" >/dev/null 2>&1; then continue; fi
-    say "building the test-only image pantry-ci/$target:$CI_IMAGE_TAG"
-    docker buildx build --load --progress=quiet -f kind/images/infra.Dockerfile --target "$target" \
-      -t "$image" kind/images/infra >/dev/null ||
-      die "the image pantry-ci/$target did not build" "docker buildx build -f kind/images/infra.Dockerfile --target $target kind/images/infra"
+    if ! docker image inspect "$image" >/dev/null 2>&1; then
+      say "building the test-only image pantry-ci/$target:$CI_IMAGE_TAG"
+      docker buildx build --load --progress=quiet -f kind/images/infra.Dockerfile --target "$target" \
+        -t "$image" kind/images/infra >/dev/null ||
+        die "the image pantry-ci/$target did not build" "docker buildx build -f kind/images/infra.Dockerfile --target $target kind/images/infra"
+    fi
+    # Pushed every time: a new cluster has a new, empty registry.
     docker push --quiet "$image" >/dev/null || die "could not push $image"
   done
 }
