@@ -456,6 +456,37 @@ class SearchLoop:
         self._thread.join(timeout=30)
 
 
+def test_an_all_digit_revision_is_a_tag_the_cluster_accepts() -> None:
+    """A short git revision can be all digits: given with --set it becomes a number, which the
+    chart's schema refuses; scripts/dev.sh gives it with --set-string, which the release takes."""
+    chart = str(REPO / "helm" / "pantry-chef")
+    base = ["upgrade", RELEASE, chart, "-n", NAMESPACE, "--reuse-values", "--dry-run=server"]
+    as_string = run(HELM, "--kube-context", CONTEXT, *base, "--set-string", "image.tag=1234567")
+    assert "image: pantry-registry.localhost:5000/pantry-chef/api:1234567" in as_string
+    as_number = subprocess.run(
+        [HELM, "--kube-context", CONTEXT, *base, "--set", "image.tag=1234567"],
+        capture_output=True,
+        text=True,
+    )
+    assert as_number.returncode != 0
+    assert "/image/tag" in as_number.stderr, as_number.stderr
+    dev = (REPO / "scripts" / "dev.sh").read_text()
+    assert '--set-string "image.tag=$tag"' in dev
+
+
+def upgrade_with(annotation: str) -> list[str]:
+    """helm's arguments to upgrade the release with a new value: a pod annotation."""
+    chart = str(REPO / "helm" / "pantry-chef")
+    value = f"podAnnotations.{annotation}={uuid.uuid4()}"
+    return ["upgrade", RELEASE, chart, "-n", NAMESPACE, "--reuse-values"] + [
+        "--set-string",
+        value,
+        "--wait",
+        "--timeout",
+        "10m",
+    ]
+
+
 def pod_names() -> set[str]:
     """The release's pods that serve: running and not on their way out."""
     return {
@@ -470,20 +501,7 @@ def test_an_upgrade_rolls_every_deployment_with_no_failed_request_then_rolls_bac
     old_pods = pod_names()
     with SearchLoop() as loop:
         time.sleep(3)
-        helm(
-            "upgrade",
-            RELEASE,
-            str(REPO / "helm" / "pantry-chef"),
-            "-n",
-            NAMESPACE,
-            "--reuse-values",
-            "--set-string",
-            f"podAnnotations.pantry-ci/rolled={uuid.uuid4()}",
-            "--wait",
-            "--atomic",
-            "--timeout",
-            "10m",
-        )
+        helm(*upgrade_with("pantry-ci/rolled"), "--atomic")
         assert rolled_out()
         upgraded = history()[-1]
         assert upgraded["revision"] == before["revision"] + 1
@@ -661,22 +679,7 @@ def test_a_release_left_pending_by_a_killed_helm_is_explained_on_the_next_run(
 ) -> None:
     before = history()[-1]
     upgrade = subprocess.Popen(
-        [
-            HELM,
-            "--kube-context",
-            CONTEXT,
-            "upgrade",
-            RELEASE,
-            str(REPO / "helm" / "pantry-chef"),
-            "-n",
-            NAMESPACE,
-            "--reuse-values",
-            "--set-string",
-            f"podAnnotations.pantry-ci/killed={uuid.uuid4()}",
-            "--wait",
-            "--timeout",
-            "10m",
-        ],
+        [HELM, "--kube-context", CONTEXT, *upgrade_with("pantry-ci/killed")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
