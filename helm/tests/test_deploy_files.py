@@ -245,7 +245,7 @@ def test_newrelic_cluster_names_match_the_alert_conditions() -> None:
     local = yaml.safe_load(NEWRELIC.read_text())["global"]["cluster"]
     production = yaml.safe_load(NEWRELIC_PRODUCTION.read_text())["global"]["cluster"]
     assert f"${{NEW_RELIC_CLUSTER_NAME:-{local}}}" in DEV.read_text()
-    alerts = (REPO / "observability" / "alerts.py").read_text()
+    alerts = (REPO / "observability" / "alerts" / "_plan.py").read_text()
     assert f'DEFAULT_CLUSTER = "{production}"' in alerts
 
 

@@ -1,6 +1,6 @@
 """A stand-in for NerdGraph on 127.0.0.1, for the tests of `make alerts`: no network.
 
-It serves the part of NerdGraph's schema that observability/alerts.py uses, written out below as
+It serves the part of NerdGraph's schema that observability/alerts/ uses, written out below as
 SDL from New Relic's NerdGraph documentation (alert policies and NRQL conditions), and runs every
 document it receives through graphql-core against it: a misspelt field, argument, input type or
 enum value, an undeclared variable or a missing required one is refused the way NerdGraph

@@ -1,4 +1,4 @@
-"""`make alerts` (observability/alerts.py) and its conditions file (observability/alerts.yaml).
+"""`make alerts` (observability/alerts/) and its conditions file (observability/alerts.yaml).
 
 NerdGraph is the fake of fake_nerdgraph.py on 127.0.0.1: it parses and validates every document
 against NerdGraph's schema (as documented) and keeps what it is asked to create. No network.

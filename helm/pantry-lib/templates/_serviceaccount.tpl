@@ -1,0 +1,20 @@
+{{/*
+The ServiceAccount of one service (serviceAccounts.create).
+Included by "pantry-lib.component" (_component.tpl) with its dict ("root", "component", "svc").
+*/}}
+{{- define "pantry-lib.serviceaccount" -}}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ include "pantry-lib.serviceAccountName" . }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "pantry-lib.labels" . | nindent 4 }}
+  {{- $annotations := mergeOverwrite (deepCopy (.root.Values.serviceAccounts.annotations | default dict)) (.svc.serviceAccount.annotations | default dict) }}
+  {{- with $annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+# The services do not call the Kubernetes API.
+automountServiceAccountToken: false
+{{- end -}}
