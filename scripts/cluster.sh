@@ -156,7 +156,8 @@ debian_base() {
   image="pantry-ci/debian:$DEBIAN_SUITE"
   image_exists "$image" && return 0
   rootfs="$TOOLS/debian-$DEBIAN_SUITE.tar"
-  if [ ! -s "$rootfs" ]; then
+  if [ ! -f "$rootfs" ]; then
+    rm -rf "$rootfs" "$rootfs.part.tar" # mmdebstrap names the format by the file's ending
     command -v mmdebstrap >/dev/null 2>&1 || {
       apt-get update -qq
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
@@ -165,8 +166,8 @@ debian_base() {
     # shellcheck disable=SC2016 # "$1" is mmdebstrap's, in the hook's own shell
     mmdebstrap --quiet --variant=minbase --include=ca-certificates \
       --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/*' \
-      "$DEBIAN_SUITE" "$rootfs.tmp" http://deb.debian.org/debian
-    mv "$rootfs.tmp" "$rootfs"
+      "$DEBIAN_SUITE" "$rootfs.part.tar" http://deb.debian.org/debian
+    mv "$rootfs.part.tar" "$rootfs"
   fi
   docker import --change 'CMD ["bash"]' "$rootfs" "$image" >/dev/null
 }
@@ -294,8 +295,9 @@ node_image() {
   # What kubeadm of this version asks for must be what was preloaded.
   expected="$(docker run --rm --entrypoint kubeadm "$NODE_IMAGE" config images list --kubernetes-version "$KUBERNETES_VERSION" 2>/dev/null |
     sed "s#^\(registry.k8s.io/coredns/coredns\):.*#\1:$COREDNS_TAG#")"
-  grep -q "dns:" kind/cluster.yaml && grep -q "imageTag: $COREDNS_TAG" kind/cluster.yaml ||
+  if ! grep -q "imageTag: $COREDNS_TAG" kind/cluster.yaml; then
     die "kind/cluster.yaml must give kubeadm CoreDNS's tag $COREDNS_TAG"
+  fi
   manifest="$(tar -xOf "$COMPONENTS_ARCHIVE" manifest.json)"
   for image in $expected; do
     case "$manifest" in

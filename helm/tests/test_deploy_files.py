@@ -258,7 +258,12 @@ def test_nri_bundle_is_pinned() -> None:
 
 # --- scripts -------------------------------------------------------------------------------------
 
-SCRIPTS = [DEV, INSTALL_TOOLS]
+SCRIPTS = [
+    DEV,
+    INSTALL_TOOLS,
+    REPO / "scripts" / "cluster.sh",
+    REPO / "scripts" / "cluster" / "docker.sh",
+]
 GNU_ONLY = [
     (r"\bsed\s+-i(\s|$)", "sed -i without a suffix (BSD sed needs one: sed -i.bak)"),
     (r"\bsed\s+-r\b", "sed -r (use -E)"),
