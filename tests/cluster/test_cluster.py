@@ -696,14 +696,19 @@ def test_a_release_left_pending_by_a_killed_helm_is_explained_on_the_next_run(
     assert history()[-1]["status"] == "pending-upgrade"
 
     env = {**os.environ, "PANTRY_CLUSTER": "kind", "TMPDIR": str(tmp_path)}
-    again = subprocess.run(
-        ["bash", str(REPO / "scripts" / "dev.sh"), "app"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+
+    def dev_app() -> subprocess.CompletedProcess[str]:
+        """`scripts/dev.sh app`: the release step of make dev, as a user runs it."""
+        return subprocess.run(
+            ["bash", str(REPO / "scripts" / "dev.sh"), "app"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+
+    again = dev_app()
     assert again.returncode != 0
     assert "is pending-upgrade" in again.stderr, again.stderr
     command = re.search(r"helm --kube-context \S+ rollback \S+ (\d+) -n \S+", again.stderr)
@@ -715,14 +720,7 @@ def test_a_release_left_pending_by_a_killed_helm_is_explained_on_the_next_run(
     helm("rollback", RELEASE, command.group(1), "-n", NAMESPACE, "--wait", "--timeout", "10m")
     assert history()[-1]["status"] == "deployed"
     until("rolled back", rolled_out, timeout=300)
-    fixed = subprocess.run(
-        ["bash", str(REPO / "scripts" / "dev.sh"), "app"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    fixed = dev_app()
     assert fixed.returncode == 0, fixed.stderr[-3000:]
     assert "Pantry Chef is up" in fixed.stdout
     assert list(tmp_path.iterdir()) == []
