@@ -101,9 +101,13 @@ images: ## Build the three images for this machine's architecture, tagged with t
 	@bash scripts/dev.sh images
 
 .PHONY: chart-test
-chart-test: tools install ## Lint, render and validate the charts offline, and test the deployment files
+chart-test: tools install chart-version ## Lint, render and validate the charts offline, and test the deployment files
 	.tools/bin/helm dependency build helm/pantry-chef --skip-refresh
 	$(PY) pytest helm/tests -p no:cacheprovider
+
+.PHONY: chart-version
+chart-version: ## Every chart under helm/ changed since CHART_BASE (default main) has a greater SemVer version
+	@bash scripts/check-chart-version.sh
 
 .PHONY: dev
 dev: ## Run everything on a local k3d cluster behind Istio at http://localhost:8080 (idempotent)

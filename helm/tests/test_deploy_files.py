@@ -263,6 +263,7 @@ SCRIPTS = [
     INSTALL_TOOLS,
     REPO / "scripts" / "cluster.sh",
     REPO / "scripts" / "cluster" / "docker.sh",
+    REPO / "scripts" / "check-chart-version.sh",
 ]
 GNU_ONLY = [
     (r"\bsed\s+-i(\s|$)", "sed -i without a suffix (BSD sed needs one: sed -i.bak)"),
@@ -338,6 +339,7 @@ def test_makefile_deployment_targets() -> None:
         "dev-status",
         "forward",
         "alerts",
+        "chart-version",
     ):
         assert re.search(rf"^{re.escape(target)}:.*## \S", makefile, re.MULTILINE), target
         assert re.search(rf"^\.PHONY: {re.escape(target)}$", makefile, re.MULTILINE), target
