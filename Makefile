@@ -93,7 +93,7 @@ clean: ## Remove caches and local run files
 # -------------------------------------------------------------------------------------------------
 
 .PHONY: tools
-tools: ## Install the pinned deployment tools into .tools/ (helm; Istio's CRD schemas)
+tools: ## Install the pinned deployment tools into .tools/ (helm, the registry; CRD schemas)
 	@bash scripts/install-tools.sh
 
 .PHONY: images
@@ -108,6 +108,10 @@ chart-test: tools install chart-version ## Lint, render and validate the charts 
 .PHONY: chart-version
 chart-version: ## Every chart under helm/ changed since CHART_BASE (default main) has a greater SemVer version
 	@bash scripts/check-chart-version.sh
+
+.PHONY: release
+release: tools ## Release the chart: VERSION=x.y.z REGISTRY=host/path [SIGNING_KEY=gpg-key] (docs/delivery.md)
+	@bash scripts/release.sh
 
 .PHONY: dev
 dev: ## Run everything on a local k3d cluster behind Istio at http://localhost:8080 (idempotent)
