@@ -15,6 +15,8 @@
 #   .tools/bin/promtool                  Prometheus' promtool (`check rules` of the chart's
 #                                        PrometheusRule), built with Go at a pinned version;
 #                                        skipped without Go (the PromQL is still parsed)
+#   .tools/bin/actionlint                actionlint, the linter of .github/workflows (make
+#                                        workflow-lint; it runs shellcheck on the run: blocks)
 #   .tools/bin/registry                  the CNCF Distribution registry (the Go module
 #                                        kind/tools builds it for the CI cluster too): the OCI
 #                                        registry the release tests push to and pull from
@@ -37,6 +39,8 @@ PROMETHEUS_VERSION="3.5.0"
 # The k3d whose config schema (k3d.io/v1alpha5) the chart tests validate k3d/cluster.yaml with.
 K3D_SCHEMA_VERSION="v5.9.0"
 K3D_SCHEMA_SHA256="fb1d8573831a3d160f135bb6a813c7bbea837d0901dcee58c209c22be4e8e6d8"
+# The linter of the GitHub Actions workflows (a Go module version).
+ACTIONLINT_VERSION="v1.7.12"
 # github.com/distribution/distribution/v3 as kind/tools/go.mod requires it (a test checks).
 REGISTRY_VERSION="v3.0.0"
 
@@ -158,6 +162,20 @@ else
   [ "$got" = "$K3D_SCHEMA_SHA256" ] ||
     die "k3d's schema has SHA-256 $got, not the pinned $K3D_SCHEMA_SHA256"
   mv "$k3d_schema.tmp" "$k3d_schema"
+fi
+
+# --- actionlint ---------------------------------------------------------------------------------
+actionlint_stamp="$BIN_DIR/.actionlint-$ACTIONLINT_VERSION"
+if [ -x "$BIN_DIR/actionlint" ] && [ -f "$actionlint_stamp" ]; then
+  say "actionlint $ACTIONLINT_VERSION already in .tools/bin"
+else
+  command -v go >/dev/null 2>&1 || die "Go is needed to build actionlint: 'brew install go'"
+  say "building actionlint $ACTIONLINT_VERSION with go install"
+  rm -f "$BIN_DIR"/.actionlint-*
+  GOBIN="$BIN_DIR" CGO_ENABLED=0 go install \
+    -ldflags "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" \
+    "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+  touch "$actionlint_stamp"
 fi
 
 # --- the OCI registry of the release tests --------------------------------------------------------

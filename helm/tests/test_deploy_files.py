@@ -341,6 +341,7 @@ def test_makefile_deployment_targets() -> None:
         "forward",
         "alerts",
         "chart-version",
+        "workflow-lint",
         "release",
     ):
         assert re.search(rf"^{re.escape(target)}:.*## \S", makefile, re.MULTILINE), target
@@ -348,9 +349,9 @@ def test_makefile_deployment_targets() -> None:
     ci = (REPO / ".ci" / "run").read_text().splitlines()
     assert "make chart-test" in ci
     assert ci.index("make chart-test") < ci.index("make test")
-    # The version check is part of the chart tests, so CI runs it.
+    # The version check and the workflows' lint are part of the chart tests, so CI runs them.
     chart_test = re.search(r"^chart-test:(.*)$", makefile, re.MULTILINE)
-    assert chart_test and "chart-version" in chart_test.group(1).split()
+    assert chart_test and {"chart-version", "workflow-lint"} <= set(chart_test.group(1).split())
 
 
 def test_release_tags_images_as_make_dev_does() -> None:
@@ -375,3 +376,14 @@ def test_the_registry_is_the_one_kind_tools_pins() -> None:
     )
     assert install and cluster and go_mod
     assert install.group(1) == cluster.group(1) == go_mod.group(1)
+
+
+def test_actionlint_is_pinned() -> None:
+    actionlint = re.search(
+        r'^ACTIONLINT_VERSION="v\d+\.\d+\.\d+"$', INSTALL_TOOLS.read_text(), re.M
+    )
+    assert actionlint, "actionlint at an exact version"
+    assert (
+        "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+        in INSTALL_TOOLS.read_text()
+    )
