@@ -18,9 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from pantry_api.settings import ApiSettings
-from pantry_common import CommonSettings
+from pantry_common import CommonSettings, Keys
 
 from .conftest import api_server, settings_for
 from .servers import ServerUrls, ServiceProcess, free_port
@@ -83,12 +84,22 @@ async def test_over_the_limit_is_a_429_with_retry_after_and_the_bucket_refills(
 async def test_a_refused_request_is_counted_and_logged_under_its_route(
     shared_database: str, servers: ServerUrls
 ) -> None:
-    settings = limits(rate_limit_search_per_second=0.01, rate_limit_search_burst=1)
-    async with api_server(settings_for(shared_database, servers), settings) as api:
+    settings = limits(rate_limit_search_per_second=0.5, rate_limit_search_burst=1)
+    common = settings_for(shared_database, servers)
+    async with api_server(common, settings) as api:
         before = (await api.get("/metrics")).text
         assert (await api.get(SEARCH, params={"q": "hummus"})).status_code == 200
         assert (await api.get(SEARCH, params={"q": "hummus"})).status_code == 429
         after = (await api.get("/metrics")).text
+    # The bucket lives under the service's prefix and expires once it would be full again
+    # (one token at 0.5 a second: 2 s, and a second of margin).
+    redis = Redis.from_url(servers.redis)
+    try:
+        buckets = [k async for k in redis.scan_iter(f"{common.redis_prefix}:*:rate:*")]
+        assert buckets == [Keys(common.redis_prefix).rate("search", "127.0.0.1").encode()]
+        assert 0 < await redis.pttl(buckets[0]) <= 3000
+    finally:
+        await redis.aclose()
     name = "pantry_rate_limited_total"
     assert metric(after, name, kind="search") == metric(before, name, kind="search") + 1
     count = "pantry_http_request_duration_seconds_count"
