@@ -338,6 +338,11 @@ def test_makefile_deployment_targets() -> None:
         "dev-status",
         "forward",
         "alerts",
+        "dev-watch",
+        "dev-image",
+        "dev-logs",
+        "dev-shell",
+        "dev-scale",
     ):
         assert re.search(rf"^{re.escape(target)}:.*## \S", makefile, re.MULTILINE), target
         assert re.search(rf"^\.PHONY: {re.escape(target)}$", makefile, re.MULTILINE), target
