@@ -44,8 +44,8 @@ run: services ## Bring the stack up from nothing: servers, migrate, seed, api + 
 		$(PY) honcho start -f Procfile
 
 .PHONY: test
-test: install ## Run the tests (needs the servers: `make services`, or a Docker engine)
-	$(PY) pytest
+test: install ## Run the tests (needs the servers: `make services`, or a Docker engine); TESTS=folder for one
+	$(PY) pytest $(TESTS)
 
 .PHONY: format
 format: install ## Format the code
@@ -93,7 +93,7 @@ clean: ## Remove caches and local run files
 # -------------------------------------------------------------------------------------------------
 
 .PHONY: tools
-tools: ## Install the pinned deployment tools into .tools/ (helm; Istio's CRD schemas)
+tools: ## Install the pinned deployment tools into .tools/ (helm, actionlint, the registry; CRD schemas)
 	@bash scripts/install-tools.sh
 
 .PHONY: images
@@ -101,9 +101,22 @@ images: ## Build the three images for this machine's architecture, tagged with t
 	@bash scripts/dev.sh images
 
 .PHONY: chart-test
-chart-test: tools install ## Lint, render and validate the charts offline, and test the deployment files
+chart-test: tools install chart-version workflow-lint ## Lint, render and validate the charts offline, and test the deployment files
 	.tools/bin/helm dependency build helm/pantry-chef --skip-refresh
 	$(PY) pytest helm/tests -p no:cacheprovider
+
+.PHONY: chart-version
+chart-version: ## Every chart under helm/ changed since CHART_BASE (default main) has a greater SemVer version
+	@bash scripts/check-chart-version.sh
+
+.PHONY: workflow-lint
+workflow-lint: tools ## Lint the GitHub Actions workflows (actionlint, with shellcheck on the run: blocks)
+	@command -v shellcheck >/dev/null || { echo "shellcheck is needed: apt-get install shellcheck, or brew install shellcheck"; exit 1; }
+	.tools/bin/actionlint -no-color -pyflakes= -shellcheck="$$(command -v shellcheck)"
+
+.PHONY: release
+release: tools ## Release the chart: VERSION=x.y.z REGISTRY=host/path [SIGNING_KEY=gpg-key] (docs/delivery.md)
+	@bash scripts/release.sh
 
 .PHONY: dev
 dev: ## Run everything on a local k3d cluster behind Istio at http://localhost:8080 (idempotent)

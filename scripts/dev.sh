@@ -461,6 +461,19 @@ values_args() {
   if [ "${DEV_RELOAD:-0}" = 1 ]; then printf '%s\n' -f helm/values/dev.yaml; fi
 }
 
+# What a failed install left: its pods and Jobs, the namespace's latest events, and the logs of
+# the hook Jobs' pods (a failed hook Job stays for this; the next install replaces it).
+release_diagnosis() {
+  echo "Pods and Jobs:"
+  kc -n "$APP_NAMESPACE" get pods,jobs -o wide 2>&1 | sed 's/^/  /'
+  echo "Latest events:"
+  kc -n "$APP_NAMESPACE" get events --sort-by=.lastTimestamp 2>&1 | tail -n 15 | sed 's/^/  /'
+  for pod in $(kc -n "$APP_NAMESPACE" get pods -l "app.kubernetes.io/instance=$RELEASE,job-name" -o name 2>/dev/null); do
+    echo "Logs of $pod:"
+    kc -n "$APP_NAMESPACE" logs "$pod" --all-containers --tail 30 2>&1 | sed 's/^/  /'
+  done
+}
+
 install_app() {
   tag="$1"
   newrelic_enabled=false
@@ -477,10 +490,8 @@ install_app() {
     --set-string "image.registry=$registry" --set-string "image.tag=$tag" \
     --set "newRelic.enabled=$newrelic_enabled" \
     --wait --atomic --timeout 10m ||
-    die "the release $RELEASE did not become ready (helm rolled it back)" \
-      "kubectl --context $CONTEXT -n $APP_NAMESPACE get pods,jobs" \
-      "Migrations: kubectl --context $CONTEXT -n $APP_NAMESPACE logs job/$RELEASE-migrations-migrate" \
-      "ErrImagePull: kubectl --context $CONTEXT -n $APP_NAMESPACE describe pod -l app.kubernetes.io/instance=$RELEASE"
+    die "the release $RELEASE did not become ready (helm rolled it back)" "$(release_diagnosis)" \
+      "More: kubectl --context $CONTEXT -n $APP_NAMESPACE describe pod -l app.kubernetes.io/instance=$RELEASE"
   say "helm test $RELEASE"
   hm test "$RELEASE" -n "$APP_NAMESPACE" --timeout 5m --logs ||
     die "helm test failed: a health or readiness endpoint does not answer" \

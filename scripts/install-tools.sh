@@ -15,6 +15,11 @@
 #   .tools/bin/promtool                  Prometheus' promtool (`check rules` of the chart's
 #                                        PrometheusRule), built with Go at a pinned version;
 #                                        skipped without Go (the PromQL is still parsed)
+#   .tools/bin/actionlint                actionlint, the linter of .github/workflows (make
+#                                        workflow-lint; it runs shellcheck on the run: blocks)
+#   .tools/bin/registry                  the CNCF Distribution registry (the Go module
+#                                        kind/tools builds it for the CI cluster too): the OCI
+#                                        registry the release tests push to and pull from
 #
 # Safe to run again: what is already there at the pinned version is kept. Works with bash 3.2
 # (macOS) and BSD tools. The Python tools (kubernetes-validate, jsonschema, cel-python) are pinned
@@ -34,6 +39,10 @@ PROMETHEUS_VERSION="3.5.0"
 # The k3d whose config schema (k3d.io/v1alpha5) the chart tests validate k3d/cluster.yaml with.
 K3D_SCHEMA_VERSION="v5.9.0"
 K3D_SCHEMA_SHA256="fb1d8573831a3d160f135bb6a813c7bbea837d0901dcee58c209c22be4e8e6d8"
+# The linter of the GitHub Actions workflows (a Go module version).
+ACTIONLINT_VERSION="v1.7.12"
+# github.com/distribution/distribution/v3 as kind/tools/go.mod requires it (a test checks).
+REGISTRY_VERSION="v3.0.0"
 
 TOOLS_DIR="$PWD/.tools"
 BIN_DIR="$TOOLS_DIR/bin"
@@ -153,6 +162,37 @@ else
   [ "$got" = "$K3D_SCHEMA_SHA256" ] ||
     die "k3d's schema has SHA-256 $got, not the pinned $K3D_SCHEMA_SHA256"
   mv "$k3d_schema.tmp" "$k3d_schema"
+fi
+
+# --- actionlint ---------------------------------------------------------------------------------
+actionlint_stamp="$BIN_DIR/.actionlint-$ACTIONLINT_VERSION"
+if [ -x "$BIN_DIR/actionlint" ] && [ -f "$actionlint_stamp" ]; then
+  say "actionlint $ACTIONLINT_VERSION already in .tools/bin"
+else
+  command -v go >/dev/null 2>&1 || die "Go is needed to build actionlint: 'brew install go'"
+  say "building actionlint $ACTIONLINT_VERSION with go install"
+  rm -f "$BIN_DIR"/.actionlint-*
+  GOBIN="$BIN_DIR" CGO_ENABLED=0 go install \
+    -ldflags "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" \
+    "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+  touch "$actionlint_stamp"
+fi
+
+# --- the OCI registry of the release tests --------------------------------------------------------
+# kind/tools/registry (the Distribution registry with its filesystem driver) built inside that
+# module, so that it shares the module's pinned versions and Go's build cache with
+# scripts/cluster.sh. (Distribution's own cmd/registry links every cloud storage driver, whose
+# modules kind/tools does not pin.)
+registry_stamp="$BIN_DIR/.registry-$REGISTRY_VERSION"
+if [ -x "$BIN_DIR/registry" ] && [ -f "$registry_stamp" ]; then
+  say "registry $REGISTRY_VERSION already in .tools/bin"
+else
+  command -v go >/dev/null 2>&1 || die "Go is needed to build the registry: 'brew install go'"
+  say "building the Distribution registry $REGISTRY_VERSION (kind/tools) with Go"
+  rm -f "$BIN_DIR"/.registry-*
+  (cd kind/tools && CGO_ENABLED=0 go build -trimpath -mod=readonly -ldflags "-s -w" \
+    -o "$BIN_DIR/registry" ./registry)
+  touch "$registry_stamp"
 fi
 
 say "tools ready in .tools/"

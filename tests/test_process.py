@@ -9,6 +9,7 @@ import signal
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -86,6 +87,81 @@ async def test_migrate_and_seed_are_safe_to_run_twice(
         )
     finally:
         await conn.close()
+
+
+async def _forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+
+async def test_migrate_waits_for_a_database_that_is_not_reachable_yet(
+    empty_database: str, servers: ServerUrls
+) -> None:
+    """A migration Job may start before its database answers (a server still starting, a network
+    policy that has not admitted the new pod): it waits, then migrates, rather than failing."""
+    target = urlsplit(empty_database)
+    port = free_port()
+    late = urlunsplit(
+        target._replace(netloc=f"{target.username}:{target.password}@127.0.0.1:{port}")
+    )
+    env = _env(late, servers, PANTRY_API_STARTUP_WAIT_SECONDS="60")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pantry_api",
+        "migrate",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+    async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(target.hostname, target.port)
+        await asyncio.gather(_forward(reader, up_writer), _forward(up_reader, writer))
+
+    await asyncio.sleep(2)  # refused connections meanwhile
+    assert proc.returncode is None
+    proxy = await asyncio.start_server(relay, "127.0.0.1", port)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+    finally:
+        proxy.close()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert "migrations applied" in out.decode()
+    conn = await asyncpg.connect(empty_database)
+    try:
+        assert await conn.fetchval("SELECT version_num FROM alembic_version") == HEAD
+    finally:
+        await conn.close()
+
+
+async def test_migrate_gives_up_on_an_unreachable_database_after_its_wait(
+    servers: ServerUrls,
+) -> None:
+    env = _env(
+        f"postgresql://pantry:x@127.0.0.1:{free_port()}/pantry",
+        servers,
+        PANTRY_API_STARTUP_WAIT_SECONDS="1",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "pantry_api",
+        "migrate",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode != 0
+    assert "migrations applied" not in out.decode()
+    assert "Connect call failed" in err.decode() or "refused" in err.decode().lower()
 
 
 async def test_served_api_answers_and_logs_one_json_line_per_request(

@@ -263,6 +263,8 @@ SCRIPTS = [
     INSTALL_TOOLS,
     REPO / "scripts" / "cluster.sh",
     REPO / "scripts" / "cluster" / "docker.sh",
+    REPO / "scripts" / "check-chart-version.sh",
+    REPO / "scripts" / "release.sh",
 ]
 GNU_ONLY = [
     (r"\bsed\s+-i(\s|$)", "sed -i without a suffix (BSD sed needs one: sed -i.bak)"),
@@ -343,9 +345,50 @@ def test_makefile_deployment_targets() -> None:
         "dev-logs",
         "dev-shell",
         "dev-scale",
+        "chart-version",
+        "workflow-lint",
+        "release",
     ):
         assert re.search(rf"^{re.escape(target)}:.*## \S", makefile, re.MULTILINE), target
         assert re.search(rf"^\.PHONY: {re.escape(target)}$", makefile, re.MULTILINE), target
     ci = (REPO / ".ci" / "run").read_text().splitlines()
     assert "make chart-test" in ci
     assert ci.index("make chart-test") < ci.index("make test")
+    # The version check and the workflows' lint are part of the chart tests, so CI runs them.
+    chart_test = re.search(r"^chart-test:(.*)$", makefile, re.MULTILINE)
+    assert chart_test and {"chart-version", "workflow-lint"} <= set(chart_test.group(1).split())
+
+
+def test_release_tags_images_as_make_dev_does() -> None:
+    """appVersion is the revision the images are built from: the tag make dev gives them."""
+    assert 'rev="$(git rev-parse --short=12 HEAD)"' in DEV.read_text()
+    release = (REPO / "scripts" / "release.sh").read_text()
+    assert 'revision_short="$(git rev-parse --short=12 HEAD)"' in release
+    assert "bash scripts/dev.sh images" in release
+    assert "sed -i" not in release
+
+
+def test_the_registry_is_the_one_kind_tools_pins() -> None:
+    """The release tests' registry is the CI cluster's: the same module version in all three."""
+    install = re.search(r'^REGISTRY_VERSION="(v[^"]+)"', INSTALL_TOOLS.read_text(), re.MULTILINE)
+    cluster = re.search(
+        r'^REGISTRY_VERSION="(v[^"]+)"', (REPO / "scripts" / "cluster.sh").read_text(), re.MULTILINE
+    )
+    go_mod = re.search(
+        r"^\s+github\.com/distribution/distribution/v3 (v\S+)$",
+        (REPO / "kind" / "tools" / "go.mod").read_text(),
+        re.MULTILINE,
+    )
+    assert install and cluster and go_mod
+    assert install.group(1) == cluster.group(1) == go_mod.group(1)
+
+
+def test_actionlint_is_pinned() -> None:
+    actionlint = re.search(
+        r'^ACTIONLINT_VERSION="v\d+\.\d+\.\d+"$', INSTALL_TOOLS.read_text(), re.M
+    )
+    assert actionlint, "actionlint at an exact version"
+    assert (
+        "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+        in INSTALL_TOOLS.read_text()
+    )

@@ -49,15 +49,29 @@ async def create_pool(
 
     if wait_seconds <= 0:
         return await _open()
-    async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type((OSError, asyncpg.CannotConnectNowError)),
-        wait=wait_exponential(multiplier=0.2, max=3),
-        stop=stop_after_delay(wait_seconds),
-        reraise=True,
-    ):
+    async for attempt in _until_reachable(wait_seconds):
         with attempt:
             return await _open()
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _until_reachable(wait_seconds: float) -> AsyncRetrying:
+    """Retry while PostgreSQL refuses or drops connections (a server still starting, a network
+    policy that has not admitted a new pod yet), for up to `wait_seconds`."""
+    return AsyncRetrying(
+        retry=retry_if_exception_type((OSError, TimeoutError, asyncpg.CannotConnectNowError)),
+        wait=wait_exponential(multiplier=0.2, max=3),
+        stop=stop_after_delay(wait_seconds),
+        reraise=True,
+    )
+
+
+async def wait_for_database(dsn: str, wait_seconds: float) -> None:
+    """Return once PostgreSQL at `dsn` accepts a connection; raise its error after the wait."""
+    async for attempt in _until_reachable(wait_seconds):
+        with attempt:
+            conn = await asyncpg.connect(dsn, timeout=min(10.0, max(wait_seconds, 1.0)))
+            await conn.close()
 
 
 #: SQLSTATE classes that mean "the database is not there for us now", not "the query is wrong":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -25,11 +26,19 @@ def alembic_config(dsn: str) -> Config:
     return cfg
 
 
-def upgrade(dsn: str, revision: str = "head") -> None:
+def upgrade(dsn: str, revision: str = "head", *, wait_seconds: float = 0.0) -> None:
     """Apply every migration that is missing. Safe to run twice; each one is transactional.
 
+    With `wait_seconds`, first wait that long for PostgreSQL to accept a connection: a migration
+    Job starts beside a server still starting, or before a network policy admits its new pod.
     Blocking (Alembic runs its own event loop): call it from a thread in async code.
     """
+    if wait_seconds > 0:
+        from ._db import wait_for_database
+
+        asyncio.run(
+            wait_for_database(_sqlalchemy_url(dsn).replace("+asyncpg", "", 1), wait_seconds)
+        )
     command.upgrade(alembic_config(dsn), revision)
 
 

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         from pantry_common import migrate
 
-        migrate(str(common.database_url))
+        migrate(str(common.database_url), wait_seconds=settings.startup_wait_seconds)
         log.info("migrations applied")
         return 0
     if args.command == "seed":

@@ -15,7 +15,9 @@ class ApiSettings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     cache_ttl_seconds: int = Field(default=300, ge=1, le=86_400)
     redis_cooldown_seconds: float = Field(default=1.0, ge=0, le=60)
-    startup_wait_seconds: float = Field(default=30, ge=0, le=600)
+    startup_wait_seconds: float = Field(
+        default=30, ge=0, le=600, description="how long serve and migrate wait for PostgreSQL"
+    )
     access_log: bool = True
     refresh_interval_seconds: int = Field(
         default=300, ge=1, le=86_400, description="ask the engine again after this long"
