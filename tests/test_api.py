@@ -203,7 +203,7 @@ async def test_recipe_detail_errors(shared_api: httpx.AsyncClient, path: str, st
 
 
 async def test_health_and_ready(shared_api: httpx.AsyncClient) -> None:
-    assert (await shared_api.get("/api/v1/health")).json() == {"status": "ok"}
+    assert (await shared_api.get("/api/v1/health")).json() == {"status": "ok", "service": "api"}
     ready = await shared_api.get("/api/v1/ready")
     assert ready.status_code == 200
     checks = ready.json()["checks"]

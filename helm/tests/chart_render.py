@@ -53,6 +53,17 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
         "--set",
         "image.registry=pantry-registry.localhost:5000",
     ),
+    # The inner loop's overlay (make dev-watch) on the Mac's values.
+    "dev": (
+        "-f",
+        str(VALUES / "local.yaml"),
+        "-f",
+        str(VALUES / "dev.yaml"),
+        "--set",
+        f"image.tag={TEST_TAG}",
+        "--set",
+        "image.registry=pantry-registry.localhost:5000",
+    ),
     "production": ("-f", str(VALUES / "production.yaml"), "--set", f"image.tag={TEST_TAG}"),
     # Every switch on, so that every template is rendered and validated at least once.
     "everything": (

@@ -81,7 +81,11 @@ def test_tmp_is_an_empty_dir(objects: list[Obj]) -> None:
             continue  # the test pod writes nothing
         volumes = {v["name"]: v for v in spec.get("volumes", [])}
         for container in spec["containers"]:
-            mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+            mounts = {
+                m["mountPath"]: m["name"]
+                for m in container.get("volumeMounts", [])
+                if not m.get("readOnly")
+            }
             assert "/tmp" in mounts, f"{where}/{container['name']} has no /tmp"
             assert "emptyDir" in volumes[mounts["/tmp"]], where
             assert set(mounts) == {"/tmp"}, f"{where}: unexpected writable mounts {mounts}"
@@ -204,8 +208,16 @@ def test_production_has_workload_identity_and_no_in_cluster_databases() -> None:
     assert api["data"]["PANTRY_API_IMPORT_ALLOW_PRIVATE"] == "false"
 
 
+#: Kinds without a namespace (the dev overlay's PersistentVolume).
+CLUSTER_SCOPED = {"PersistentVolume"}
+
+
 def test_namespace_is_the_release_namespace(objects: list[Obj]) -> None:
     for obj in objects:
+        if obj["kind"] in CLUSTER_SCOPED:
+            assert "namespace" not in obj["metadata"], obj["metadata"]["name"]
+            assert obj["metadata"]["name"].startswith(f"{NAMESPACE}-"), obj["metadata"]["name"]
+            continue
         assert obj["metadata"]["namespace"] == NAMESPACE, obj["metadata"]["name"]
 
 
