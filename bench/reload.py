@@ -60,32 +60,49 @@ def _free_port() -> int:
         return port
 
 
+class Forward:
+    """`kubectl port-forward` to the service's Deployment (one pod: a reload restarts the process
+    in it, not the pod). kubectl ends a forward whose pod port once refused a connection, as the
+    engine's does while it restarts: `url` starts it again whenever it has ended."""
+
+    def __init__(self, context: str, service: Service) -> None:
+        self.context, self.service = context, service
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def url(self) -> str:
+        if self.proc is None or self.proc.poll() is not None:
+            self.port = _free_port()
+            self.proc = subprocess.Popen(
+                ["kubectl", "--context", self.context, "-n", NAMESPACE, "port-forward",
+                 f"deployment/{RELEASE}-{self.service.name}", f"{self.port}:{self.service.port}"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
 @contextlib.contextmanager
-def forwarded(context: str, service: Service) -> Iterator[str]:
-    """`kubectl port-forward` to the service's Deployment; yields the local base URL. The
-    forward holds one pod: a reload restarts the process in it, not the pod."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        ["kubectl", "--context", context, "-n", NAMESPACE, "port-forward",
-         f"deployment/{RELEASE}-{service.name}", f"{port}:{service.port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+def forwarded(context: str, service: Service) -> Iterator[Forward]:
+    forward = Forward(context, service)
     try:
-        base = f"http://127.0.0.1:{port}"
-        answering(base, service, service.name, timeout=60)
-        yield base
+        answering(forward, service, service.name, timeout=60)
+        yield forward
     finally:
-        proc.terminate()
-        proc.wait(10)
+        forward.close()
 
 
-def answering(base: str, service: Service, name: str, timeout: float = 30) -> float:
+def answering(forward: Forward, service: Service, name: str, timeout: float = 30) -> float:
     """Poll the health answer every 50 ms until it names `name`; the seconds it took."""
     started = time.monotonic()
-    with httpx.Client(base_url=base, timeout=2) as client:
+    with httpx.Client(timeout=2) as client:
         while time.monotonic() - started < timeout:
             try:
-                response = client.get(service.health)
+                response = client.get(forward.url() + service.health)
                 if response.status_code == 200 and response.json().get("service") == name:
                     return time.monotonic() - started
             except httpx.HTTPError:
@@ -111,12 +128,12 @@ def time_reload(context: str, service: Service, runs: int) -> list[float]:
     served again before the next)."""
     seconds = []
     path = REPO / service.source
-    with forwarded(context, service) as base:
+    with forwarded(context, service) as forward:
         for _ in range(runs):
             name = f"{service.name}-{uuid.uuid4().hex[:6]}"
             with saved(path, f'service="{service.name}"', f'service="{name}"'):
-                seconds.append(answering(base, service, name))
-            answering(base, service, service.name)
+                seconds.append(answering(forward, service, name))
+            answering(forward, service, service.name)
     return seconds
 
 

@@ -87,11 +87,11 @@ def test_a_saved_py_file_is_served_with_no_image_and_no_helm(service: str) -> No
               for p in _running(service)}  # fmt: skip
     image = kubectl("-n", NAMESPACE, "get", f"deployment/{RELEASE}-{service}",
                     "-o", "jsonpath={.spec.template.spec.containers[0].image}")  # fmt: skip
-    with forwarded(CONTEXT, spec) as base:
+    with forwarded(CONTEXT, spec) as forward:
         name = f"{service}-{uuid.uuid4().hex[:6]}"
         with saved(REPO / spec.source, f'service="{service}"', f'service="{name}"'):
-            answering(base, spec, name, timeout=60)
-        answering(base, spec, service, timeout=60)
+            answering(forward, spec, name, timeout=60)
+        answering(forward, spec, service, timeout=60)
     # The same pods, never restarted, the same image, the same helm revision.
     after = {p["metadata"]["name"]: p["status"]["containerStatuses"][0]["restartCount"]
              for p in _running(service)}  # fmt: skip
@@ -180,9 +180,12 @@ def test_dev_scale_spreads_the_engine_over_the_nodes_and_each_replica_takes_mess
 
 
 def test_dev_logs_follows_the_service_with_its_pod_named() -> None:
-    word = f"logged{uuid.uuid4().hex[:8]}"
+    word = f"logged-{uuid.uuid4().hex[:8]}"  # the request id, on the api's access log line
     with httpx.Client(timeout=10) as client:
-        assert client.get(f"{INGRESS}/api/v1/recipes/search", params={"q": word}).is_success
+        response = client.get(
+            f"{INGRESS}/api/v1/recipes/search", params={"q": "dal"}, headers={"X-Request-ID": word}
+        )
+        assert response.is_success
     try:
         subprocess.run(
             ["bash", "scripts/dev.sh", "logs", "api"], cwd=REPO, env=ENV,
