@@ -83,6 +83,25 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 
+{{/*
+The annotations of one service's ServiceAccount, as YAML (empty: none): `serviceAccounts.annotations`,
+then the service's own, and with `workloadIdentity.enabled` GKE's
+`iam.gke.io/gcp-service-account: <serviceAccount.gcpServiceAccount>@<projectId>.iam.gserviceaccount.com`
+(the Google service account that helm/gcp creates for it and binds to this ServiceAccount).
+*/}}
+{{- define "pantry-lib.serviceAccountAnnotations" -}}
+{{- $annotations := mergeOverwrite (deepCopy (.root.Values.serviceAccounts.annotations | default dict)) (.svc.serviceAccount.annotations | default dict) -}}
+{{- $wi := .root.Values.workloadIdentity | default dict -}}
+{{- if $wi.enabled -}}
+{{- $project := required "workloadIdentity.projectId is required: the Google Cloud project of the services' Google service accounts (--set workloadIdentity.projectId=my-project)" $wi.projectId -}}
+{{- $gsa := required (printf "%s.serviceAccount.gcpServiceAccount is required with workloadIdentity.enabled: the name of its Google service account" .component) .svc.serviceAccount.gcpServiceAccount -}}
+{{- $_ := set $annotations "iam.gke.io/gcp-service-account" (printf "%s@%s.iam.gserviceaccount.com" $gsa $project) -}}
+{{- end -}}
+{{- with $annotations -}}
+{{- toYaml . -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Whether the HorizontalPodAutoscaler of this service is on: the release's switch and the service's. */}}
 {{- define "pantry-lib.hpaEnabled" -}}
 {{- if and .root.Values.autoscaling.enabled (ne (toString .svc.autoscaling.enabled) "false") -}}true{{- end -}}
