@@ -29,6 +29,7 @@ RELEASE = "pantry-chef"
 NAMESPACE = "pantry"
 TEST_TAG = "0123456789ab"  # what `make dev` passes: a git revision
 TEST_PROJECT = "pantry-chef-prod"  # the Google Cloud project of helm/gcp/values-example.yaml
+TEST_SQL_INSTANCE = f"{TEST_PROJECT}:europe-west1:pantry-pg"  # and its Cloud SQL instance
 
 Obj = dict[str, Any]
 
@@ -73,6 +74,8 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
         f"image.tag={TEST_TAG}",
         "--set",
         f"workloadIdentity.projectId={TEST_PROJECT}",
+        "--set",
+        f"cloudSqlProxy.instanceConnectionName={TEST_SQL_INSTANCE}",
     ),
     # Every switch on, so that every template is rendered and validated at least once.
     "everything": (
@@ -82,6 +85,8 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
         f"image.tag={TEST_TAG}",
         "--set",
         f"workloadIdentity.projectId={TEST_PROJECT}",
+        "--set",
+        f"cloudSqlProxy.instanceConnectionName={TEST_SQL_INSTANCE}",
         "--set",
         "seed.enabled=true,newRelic.enabled=true,prometheusRule.enabled=true",
     ),

@@ -209,3 +209,54 @@ before the release's ConfigMaps exist.
 {{- define "pantry-lib.istio" -}}
 {{- if and .root.Values.istio .root.Values.istio.enabled -}}true{{- end -}}
 {{- end -}}
+
+{{/*
+Whether this service gets the Cloud SQL Auth Proxy: the release's switch and the service's.
+*/}}
+{{- define "pantry-lib.cloudSqlProxyOn" -}}
+{{- $proxy := .root.Values.cloudSqlProxy | default dict -}}
+{{- if and $proxy.enabled .svc.cloudSqlProxy -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+The Cloud SQL Auth Proxy as a native sidecar: an init container with `restartPolicy: Always`
+starts before the app and keeps running beside it, and the kubelet stops it after the app's
+containers have ended, so that a Job whose migration exits completes (a plain sidecar
+container would keep the Job's pod running for ever). The app connects to 127.0.0.1:<port>
+with its IAM database user and no password: the proxy logs in with the pod's Workload Identity
+token (`--auto-iam-authn`) over the instance's private address (`--private-ip`). Its startup
+probe holds the app back until the proxy listens.
+*/}}
+{{- define "pantry-lib.cloudSqlProxy" -}}
+{{- $proxy := .root.Values.cloudSqlProxy -}}
+- name: cloud-sql-proxy
+  image: {{ $proxy.image }}
+  imagePullPolicy: IfNotPresent
+  restartPolicy: Always
+  args:
+    - --auto-iam-authn
+    - --private-ip
+    - --structured-logs
+    - --address=127.0.0.1
+    - {{ printf "--port=%d" (int $proxy.port) }}
+    - --health-check
+    - --http-address=0.0.0.0
+    - {{ printf "--http-port=%d" (int $proxy.healthPort) }}
+    - {{ required "cloudSqlProxy.instanceConnectionName is required with cloudSqlProxy.enabled: <project>:<region>:<instance> of the Cloud SQL instance" $proxy.instanceConnectionName | quote }}
+  startupProbe:
+    httpGet:
+      path: /startup
+      port: {{ $proxy.healthPort }}
+    periodSeconds: 1
+    failureThreshold: 60
+  livenessProbe:
+    httpGet:
+      path: /liveness
+      port: {{ $proxy.healthPort }}
+    periodSeconds: 10
+    failureThreshold: 3
+  resources:
+    {{- toYaml $proxy.resources | nindent 4 }}
+  securityContext:
+    {{- include "pantry-lib.containerSecurityContext" . | nindent 4 }}
+{{- end -}}
