@@ -99,3 +99,23 @@ def test_off_outside_gke() -> None:
         for o in objects:
             if o["kind"] in ("Deployment", "Job"):
                 assert not proxies(o["spec"]["template"]["spec"]), o["metadata"]["name"]
+
+
+def database_url_keys(objects: list[Obj], kind: str, name: str) -> list[str]:
+    (container,) = pod_spec(objects, kind, name)["containers"]
+    found = [e for e in container["env"] if e["name"] == "PANTRY_DATABASE_URL"]
+    return [e["valueFrom"]["secretKeyRef"]["key"] for e in found]
+
+
+def test_each_service_logs_in_as_its_own_database_user() -> None:
+    """With --auto-iam-authn the URL's user must be the pod's own IAM user: the engine reads a
+    URL of its own (once: its entry replaces the shared one), the api and the migrations the
+    api's."""
+    objects = render(*SCENARIOS["production"])
+    assert database_url_keys(objects, "Deployment", f"{RELEASE}-api") == ["database-url"]
+    assert database_url_keys(objects, "Job", f"{RELEASE}-migrations-migrate") == ["database-url"]
+    assert database_url_keys(objects, "Deployment", f"{RELEASE}-recipe-engine") == [
+        "engine-database-url"
+    ]
+    local = render(*SCENARIOS["local"])
+    assert database_url_keys(local, "Deployment", f"{RELEASE}-recipe-engine") == ["database-url"]

@@ -163,7 +163,13 @@ would print as 3e+06: whole numbers are printed as integers.
 {{/* The secret environment of one service: `env` entries that read keys of an existing Secret. */}}
 {{- define "pantry-lib.secretEnv" -}}
 {{- $secretName := required "secrets.existingSecret is required (the Secret with the database, Redis and RabbitMQ URLs)" .root.Values.secrets.existingSecret -}}
-{{- range $item := concat .root.Values.secrets.env (.svc.secretEnv | default list) }}
+{{- /* A service's own entry replaces the shared one of the same name (on GKE the engine reads
+its own database URL: its own IAM database user). */ -}}
+{{- $own := list -}}
+{{- range $item := .svc.secretEnv | default list }}{{ $own = append $own $item.name }}{{ end -}}
+{{- $shared := list -}}
+{{- range $item := .root.Values.secrets.env }}{{ if not (has $item.name $own) }}{{ $shared = append $shared $item }}{{ end }}{{ end -}}
+{{- range $item := concat $shared (.svc.secretEnv | default list) }}
 - name: {{ $item.name }}
   valueFrom:
     secretKeyRef:
