@@ -308,3 +308,25 @@ def test_settings_refuse_placeholder_passwords_in_production() -> None:
         database_url="postgresql://pantry:a-real-secret@db:5432/pantry",
         rabbitmq_url="amqp://app:s3cr3t-long@mq:5672/",
     )
+
+
+def test_settings_take_a_cloud_sql_iam_user_without_password() -> None:
+    """On GKE the api logs in as its IAM database user through the Auth Proxy on 127.0.0.1:
+    there is no password to refuse. Anywhere else a missing password still is one."""
+    iam = "pantry-api%40pantry-chef-prod.iam"
+    settings = CommonSettings(
+        environment="production",
+        database_url=f"postgresql://{iam}@127.0.0.1:5432/pantry",
+        rabbitmq_url="amqp://app:s3cr3t-long@mq:5672/",
+    )
+    assert settings.database_url.hosts()[0]["username"] == iam
+    for url in (
+        f"postgresql://{iam}@db.example.com:5432/pantry",  # not through the local proxy
+        "postgresql://pantry@127.0.0.1:5432/pantry",  # not an IAM user
+    ):
+        with pytest.raises(ValueError, match="placeholder password"):
+            CommonSettings(
+                environment="production",
+                database_url=url,
+                rabbitmq_url="amqp://app:s3cr3t-long@mq:5672/",
+            )

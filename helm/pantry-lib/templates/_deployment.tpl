@@ -100,6 +100,10 @@ spec:
       affinity:
         {{- toYaml . | nindent 8 }}
       {{- end }}
+      {{- if include "pantry-lib.cloudSqlProxyOn" . }}
+      initContainers:
+        {{- include "pantry-lib.cloudSqlProxy" . | nindent 8 }}
+      {{- end }}
       containers:
         - name: {{ .component }}
           image: {{ include "pantry-lib.image" . }}
