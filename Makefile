@@ -122,6 +122,26 @@ release: tools ## Release the chart: VERSION=x.y.z REGISTRY=host/path [SIGNING_K
 dev: ## Run everything on a local k3d cluster behind Istio at http://localhost:8080 (idempotent)
 	@bash scripts/dev.sh up
 
+.PHONY: dev-watch
+dev-watch: ## The inner loop: the app runs the source tree mounted into the nodes and reloads on save (docs/local-development.md)
+	@bash scripts/dev.sh watch
+
+.PHONY: dev-image
+dev-image: ## Rebuild, push and roll one service's image (after a dependency change): make dev-image SERVICE=api
+	@bash scripts/dev.sh image "$(SERVICE)"
+
+.PHONY: dev-logs
+dev-logs: ## Follow one service's logs over all its pods: make dev-logs SERVICE=engine
+	@bash scripts/dev.sh logs "$(SERVICE)"
+
+.PHONY: dev-shell
+dev-shell: ## A shell in one pod of a service: make dev-shell SERVICE=api
+	@bash scripts/dev.sh shell "$(SERVICE)"
+
+.PHONY: dev-scale
+dev-scale: ## Scale a service and show the nodes its pods run on: make dev-scale SERVICE=engine N=3
+	@bash scripts/dev.sh scale "$(SERVICE)" "$(N)"
+
 .PHONY: dev-down
 dev-down: ## Delete the local k3d cluster and its registry
 	@bash scripts/dev.sh down

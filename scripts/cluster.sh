@@ -377,7 +377,9 @@ up() {
     # switchCurrentContext: false).
     previous="$("$BIN/kubectl" config current-context 2>/dev/null || true)"
     say "creating the kind cluster $CLUSTER (kind/cluster.yaml, $NODE_IMAGE)"
-    "$BIN/kind" create cluster --name "$CLUSTER" --config kind/cluster.yaml \
+    config="$TOOLS/kind-cluster.yaml"
+    sed "s|@SOURCE@|$(pwd)|g" kind/cluster.yaml >"$config"
+    "$BIN/kind" create cluster --name "$CLUSTER" --config "$config" \
       --image "$NODE_IMAGE" --wait 5m ||
       die "kind could not create the cluster" "docker logs $CLUSTER-control-plane | tail -50" \
         "kind export logs --name $CLUSTER $TOOLS/log/kind"

@@ -9,6 +9,16 @@
 #   scripts/dev.sh forward  (make forward)     port-forward api :8000 and realtime :8001
 #   scripts/dev.sh down     (make dev-down)    delete the cluster and its registry
 #
+# The inner loop (docs/local-development.md):
+#   scripts/dev.sh watch            (make dev-watch)  the app from the mounted source tree,
+#                                                     reloading on save; rebuilds an image when
+#                                                     a pyproject.toml or uv.lock changes
+#   scripts/dev.sh watch-deps                         that last watch alone
+#   scripts/dev.sh image SERVICE    (make dev-image)  build, push and roll one service's image
+#   scripts/dev.sh logs SERVICE     (make dev-logs)   follow a service's logs over its pods
+#   scripts/dev.sh shell SERVICE    (make dev-shell)  a shell in one of its pods
+#   scripts/dev.sh scale SERVICE N  (make dev-scale)  N replicas, and where they run
+#
 # PANTRY_CLUSTER picks the cluster: k3d (the default, the Mac's) or kind (the CI cluster that
 # scripts/cluster.sh creates, `make cluster-test`). Every step after the cluster exists is this
 # same code for both; on kind, what that machine cannot have is replaced, each in one place
@@ -151,7 +161,7 @@ platform() {
 build_images() {
   tag="$1"
   plat="$(platform)"
-  for service in $SERVICES; do
+  for service in ${2:-$SERVICES}; do
     say "building pantry-chef/$service:$tag for $plat"
     docker buildx build --platform "$plat" --load \
       -f "services/$service/Dockerfile" -t "pantry-chef/$service:$tag" . ||
@@ -161,7 +171,7 @@ build_images() {
 
 push_images() {
   tag="$1"
-  for service in $SERVICES; do
+  for service in ${2:-$SERVICES}; do
     target="$REGISTRY_PUSH/pantry-chef/$service:$tag"
     docker tag "pantry-chef/$service:$tag" "$target"
     docker push --quiet "$target" >/dev/null ||
@@ -205,8 +215,9 @@ ensure_cluster() {
           "Who has it: lsof -nP -iTCP:$port -sTCP:LISTEN"
       fi
     done
-    say "creating the k3d cluster $CLUSTER (k3d/cluster.yaml)"
-    k3d cluster create --config k3d/cluster.yaml
+    say "creating the k3d cluster $CLUSTER (k3d/cluster.yaml, this repository at /src on every node)"
+    # The source tree on the nodes, for make dev-watch (a path of this machine, so not in the file).
+    k3d cluster create --config k3d/cluster.yaml --volume "$(pwd):/src@all"
   fi
   kc wait --for=condition=Ready nodes --all --timeout=180s >/dev/null ||
     die "the cluster's nodes are not Ready" "kubectl --context $CONTEXT get nodes"
@@ -447,6 +458,7 @@ check_not_pending() {
 values_args() {
   printf '%s\n' -f helm/values/local.yaml
   if [ "$PANTRY_CLUSTER" = kind ]; then printf '%s\n' -f helm/values/ci.yaml; fi
+  if [ "${DEV_RELOAD:-0}" = 1 ]; then printf '%s\n' -f helm/values/dev.yaml; fi
 }
 
 # What a failed install left: its pods and Jobs, the namespace's latest events, and the logs of
@@ -564,6 +576,152 @@ smoke() {
   say "Pantry Chef is up: $INGRESS_URL  (API docs: $INGRESS_URL/api/docs)"
 }
 
+# --- the inner loop ------------------------------------------------------------------------------
+# A service by the name a developer types: api, engine (or recipe-engine), realtime.
+service_name() {
+  case "${1:-}" in
+    api) echo api ;;
+    engine | recipe-engine) echo recipe-engine ;;
+    realtime) echo realtime ;;
+    *) die "SERVICE must be api, engine or realtime, not '${1:-}'" "make dev-logs SERVICE=api" ;;
+  esac
+}
+
+deployment_of() { echo "$RELEASE-$1"; }
+
+# The name of one node's container (the nodes are Docker containers on both cluster tools).
+a_node() {
+  if [ "$PANTRY_CLUSTER" = kind ]; then echo "$CLUSTER-control-plane"; else echo "k3d-$CLUSTER-server-0"; fi
+}
+
+# The nodes must have this repository at /src: a k3d cluster made before the mount existed, or
+# made from another checkout, has none or another one.
+check_source_mount() {
+  node="$(a_node)"
+  if ! docker exec "$node" cat /src/pyproject.toml 2>/dev/null | cmp -s - pyproject.toml; then
+    if [ "$PANTRY_CLUSTER" = kind ]; then
+      recreate="make cluster-down && make cluster-up"
+    else
+      recreate="make dev-down && make dev-watch  (the cluster's data goes with it)"
+    fi
+    die "the cluster's nodes do not have this repository at /src" \
+      "The cluster was created before the source mount, or from another checkout. Recreate it:" \
+      "  $recreate"
+  fi
+}
+
+# Which services a changed dependency file concerns.
+services_of_manifest() {
+  case "$1" in
+    services/api/*) echo api ;;
+    services/recipe-engine/*) echo recipe-engine ;;
+    services/realtime/*) echo realtime ;;
+    *) echo "$SERVICES" ;;
+  esac
+}
+
+manifests() {
+  printf '%s\n' pyproject.toml uv.lock libs/pantry_common/pyproject.toml
+  for service in $SERVICES; do printf '%s\n' "services/$service/pyproject.toml"; done
+}
+
+manifest_state() {
+  manifests | while IFS= read -r file; do
+    printf '%s %s\n' "$file" "$(git hash-object "$file" 2>/dev/null || echo missing)"
+  done
+}
+
+# make dev-image: one service's image rebuilt (its dependencies changed), pushed, and rolled out
+# on its Deployment alone; no helm upgrade (the next make dev or dev-watch sets the tag again).
+dev_image() {
+  service="$(service_name "$1")"
+  started="$(date +%s)"
+  tag="$(image_tag)"
+  build_images "$tag" "$service"
+  push_images "$tag" "$service"
+  image="$(registry_for_nodes)/pantry-chef/$service:$tag"
+  deployment="$(deployment_of "$service")"
+  kc -n "$APP_NAMESPACE" set image "deployment/$deployment" "$service=$image" >/dev/null
+  kc -n "$APP_NAMESPACE" rollout status "deployment/$deployment" --timeout 5m ||
+    die "the new image of $service did not roll out" "$(release_diagnosis)"
+  say "$service runs $image ($(($(date +%s) - started)) s from build to rolled out)"
+}
+
+# make dev-watch: the app with the dev overlay (each service from /src, reloading on save), then
+# a watch on the dependency files. Ctrl-C ends the watch; the pods keep reloading until the next
+# make dev puts the normal values back.
+watch() {
+  check_tools
+  ensure_cluster
+  check_source_mount
+  install_istio
+  ensure_namespaces_and_secrets
+  tag="$(image_tag)"
+  build_images "$tag"
+  push_images "$tag"
+  install_infra
+  install_newrelic
+  DEV_RELOAD=1
+  install_app "$tag"
+  smoke
+  say "the pods run the code under /src: a saved .py file is served in seconds, with no image and no helm"
+  say "make dev-logs SERVICE=api follows a service; make dev goes back to the normal values"
+  [ "${DEV_WATCH_ONCE:-0}" = 1 ] && return 0
+  watch_deps
+}
+
+# The dependency files: a change to one needs a new image (the pods' packages are the image's).
+watch_deps() {
+  say "watching pyproject.toml and uv.lock files (a change needs a new image: it is built); Ctrl-C stops"
+  state="$(manifest_state)"
+  while sleep 2; do
+    now="$(manifest_state)"
+    [ "$now" = "$state" ] && continue
+    changed="$(printf '%s\n%s\n' "$state" "$now" | sort | uniq -u | cut -d' ' -f1 | sort -u)"
+    state="$now"
+    targets=""
+    for file in $changed; do targets="$targets $(services_of_manifest "$file")"; done
+    # shellcheck disable=SC2086 # one word a name: split on purpose
+    targets="$(printf '%s\n' $targets | sort -u | tr '\n' ' ')"
+    # shellcheck disable=SC2086
+    say "changed: $(printf '%s ' $changed)-> a new image is needed for: $targets"
+    for service in $targets; do
+      # A subshell: a failed build says why and the watch goes on.
+      (dev_image "$service") || warn "the image of $service was not rebuilt; fix it and save again"
+    done
+  done
+}
+
+dev_logs() {
+  service="$(service_name "$1")"
+  say "following $service's logs on every pod (Ctrl-C stops)"
+  kc -n "$APP_NAMESPACE" logs -f --prefix --max-log-requests 20 --tail 20 -c "$service" \
+    -l "app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component=$service"
+}
+
+# The runtime images are Debian's slim Python, which has /bin/sh: a shell by exec, as the app's
+# own user, in the app's container (read-only root, /tmp writable).
+dev_shell() {
+  service="$(service_name "$1")"
+  say "a shell in $service (exit leaves it)"
+  kc -n "$APP_NAMESPACE" exec -it "deployment/$(deployment_of "$service")" -c "$service" -- sh
+}
+
+dev_scale() {
+  service="$(service_name "$1")"
+  replicas="${2:-}"
+  case "$replicas" in
+    '' | *[!0-9]*) die "N must be a number of replicas" "make dev-scale SERVICE=engine N=3" ;;
+  esac
+  deployment="$(deployment_of "$service")"
+  kc -n "$APP_NAMESPACE" scale "deployment/$deployment" --replicas "$replicas" >/dev/null
+  kc -n "$APP_NAMESPACE" rollout status "deployment/$deployment" --timeout 5m ||
+    die "$deployment did not reach $replicas ready replicas" "$(release_diagnosis)"
+  say "$deployment: $replicas replicas (until the next make dev or dev-watch), on the nodes:"
+  kc -n "$APP_NAMESPACE" get pods -l "app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component=$service" \
+    -o custom-columns=POD:.metadata.name,NODE:.spec.nodeName,READY:.status.containerStatuses[0].ready
+}
+
 # --- commands -------------------------------------------------------------------------------------
 up() {
   check_tools
@@ -644,5 +802,11 @@ case "${1:-up}" in
   status) status ;;
   forward) forward ;;
   down) down ;;
-  *) die "unknown command ${1}" "usage: scripts/dev.sh [up|images|smoke|app|status|forward|down]" ;;
+  watch) watch ;;
+  watch-deps) watch_deps ;;
+  image) dev_image "${2:-}" ;;
+  logs) dev_logs "${2:-}" ;;
+  shell) dev_shell "${2:-}" ;;
+  scale) dev_scale "${2:-}" "${3:-}" ;;
+  *) die "unknown command ${1}" "usage: scripts/dev.sh [up|images|smoke|app|status|forward|down|watch|watch-deps|image|logs|shell|scale]" ;;
 esac

@@ -12,6 +12,11 @@
 #                                        the JSON schema of k3d/cluster.yaml, from the Go module
 #                                        github.com/k3d-io/k3d/v5 (or its release's file without
 #                                        Go), checked against a pinned SHA-256
+#   .tools/config-connector/<version>/*.yaml
+#                                        Config Connector's CRDs of the kinds helm/gcp uses, from
+#                                        its release's config/crds/resources/ (or the copy in
+#                                        ../shared/schemas/config-connector where there is one),
+#                                        each checked against a pinned SHA-256
 #   .tools/bin/promtool                  Prometheus' promtool (`check rules` of the chart's
 #                                        PrometheusRule), built with Go at a pinned version;
 #                                        skipped without Go (the PromQL is still parsed)
@@ -39,6 +44,29 @@ PROMETHEUS_VERSION="3.5.0"
 # The k3d whose config schema (k3d.io/v1alpha5) the chart tests validate k3d/cluster.yaml with.
 K3D_SCHEMA_VERSION="v5.9.0"
 K3D_SCHEMA_SHA256="fb1d8573831a3d160f135bb6a813c7bbea837d0901dcee58c209c22be4e8e6d8"
+# Config Connector's CRDs (their OpenAPI schemas), the helm/gcp tests validate against: release
+# v1.155.0 (that commit), config/crds/resources/apiextensions.k8s.io_v1_customresourcedefinition_<file>.
+CONFIG_CONNECTOR_VERSION="v1.155.0"
+CONFIG_CONNECTOR_COMMIT="cdb85ecf17085561b9f4abc75a95107cb01446d9"
+# One "<sha256> <file>" line per CRD.
+CONFIG_CONNECTOR_CRDS="
+100fb9afb9352795e5bbcb64262617a19ae813a09e96139a575a0964db8bbd29 artifactregistryrepositories.artifactregistry.cnrm.cloud.google.com.yaml
+ce3c11916f48a033c6aafa0713bf555dc9f06cd0d2a37472a6d188fbc5b758a0 computeaddresses.compute.cnrm.cloud.google.com.yaml
+324e3c2c40234b55f2b835f27d4ff07658d0be562defc470527146240b4015cf computenetworks.compute.cnrm.cloud.google.com.yaml
+2067498fda9babb29ad1459c4678f8e84b70620f890e47375410c0698a12593e computesubnetworks.compute.cnrm.cloud.google.com.yaml
+c73bf166eb0810a89292e0f1fad24a6b71c2d54b5ac411d9e41c73dbbf24b63a containerclusters.container.cnrm.cloud.google.com.yaml
+836347b8d532d98515f7e6929c37f7488d5bb5c91757b61e15246a839beb69ab containernodepools.container.cnrm.cloud.google.com.yaml
+5ea0bb77cd72c573e240d0b42314407a43e559532da466c64e67ea4290650d2e iampartialpolicies.iam.cnrm.cloud.google.com.yaml
+3857b636b797d04c66d5b8e3ab638ec0671a6c784a2dc4c96817a58573195d29 iampolicymembers.iam.cnrm.cloud.google.com.yaml
+6f6bc2a8529bd4614ac6e119ee2c5ed5b4040cf54bc37ff5fc00eb6042be7f44 iamserviceaccounts.iam.cnrm.cloud.google.com.yaml
+e20be18d86d42ea5b9b0edb3acfa0c3a9a41f5427fdd169fb74e102cacad767b redisinstances.redis.cnrm.cloud.google.com.yaml
+ac14433c61ba69cfa66cf928b8097affa15b00136fba6005355720817ab52140 secretmanagersecrets.secretmanager.cnrm.cloud.google.com.yaml
+e45c8401ef62433c2bb7375ed3bbd8573bb1cbfe0f9fb02df00486a654f043db secretmanagersecretversions.secretmanager.cnrm.cloud.google.com.yaml
+90eaeff75239669fbb9a430baea53d35da26d722aaabf357e0c1a8fcc77fca13 servicenetworkingconnections.servicenetworking.cnrm.cloud.google.com.yaml
+2cd87be82b5b1fc0d1b934874d4495a014f602a4b1a92b2974349c6871e81dea sqldatabases.sql.cnrm.cloud.google.com.yaml
+f7b5d214cb4af17b531f498ae081058da3ca226f74ebdcd9678fd1acf2fbbe2f sqlinstances.sql.cnrm.cloud.google.com.yaml
+f9cfa9d6c4dfdb0bd6bbde30692eb5b7e5a83a94c2a3ce879914235bdca25eb3 sqlusers.sql.cnrm.cloud.google.com.yaml
+"
 # The linter of the GitHub Actions workflows (a Go module version).
 ACTIONLINT_VERSION="v1.7.12"
 # github.com/distribution/distribution/v3 as kind/tools/go.mod requires it (a test checks).
@@ -162,6 +190,40 @@ else
   [ "$got" = "$K3D_SCHEMA_SHA256" ] ||
     die "k3d's schema has SHA-256 $got, not the pinned $K3D_SCHEMA_SHA256"
   mv "$k3d_schema.tmp" "$k3d_schema"
+fi
+
+# --- Config Connector's CRDs ---------------------------------------------------------------------
+kcc_dir="$TOOLS_DIR/config-connector/$CONFIG_CONNECTOR_VERSION"
+kcc_shared="../shared/schemas/config-connector"
+kcc_url="https://raw.githubusercontent.com/GoogleCloudPlatform/k8s-config-connector/$CONFIG_CONNECTOR_COMMIT/config/crds/resources/apiextensions.k8s.io_v1_customresourcedefinition_"
+mkdir -p "$kcc_dir"
+kcc_fetched=0
+while read -r want file; do
+  [ -n "$file" ] || continue
+  dest="$kcc_dir/$file"
+  if [ -s "$dest" ] && [ "$(sha256 "$dest")" = "$want" ]; then
+    continue
+  fi
+  if [ -f "$kcc_shared/$file" ]; then
+    cp "$kcc_shared/$file" "$dest.tmp"
+  else
+    curl -fsSL -o "$dest.tmp" "$kcc_url$file" || die "could not download $kcc_url$file"
+  fi
+  chmod u+w "$dest.tmp"
+  got="$(sha256 "$dest.tmp")"
+  if [ "$got" != "$want" ]; then
+    rm -f "$dest.tmp"
+    die "Config Connector's $file has SHA-256 $got, not the pinned $want"
+  fi
+  mv "$dest.tmp" "$dest"
+  kcc_fetched=$((kcc_fetched + 1))
+done <<EOF_CRDS
+$CONFIG_CONNECTOR_CRDS
+EOF_CRDS
+if [ "$kcc_fetched" = 0 ]; then
+  say "Config Connector $CONFIG_CONNECTOR_VERSION CRDs already in .tools/config-connector"
+else
+  say "Config Connector $CONFIG_CONNECTOR_VERSION: $kcc_fetched CRDs checked into .tools/config-connector"
 fi
 
 # --- actionlint ---------------------------------------------------------------------------------

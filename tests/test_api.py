@@ -203,7 +203,7 @@ async def test_recipe_detail_errors(shared_api: httpx.AsyncClient, path: str, st
 
 
 async def test_health_and_ready(shared_api: httpx.AsyncClient) -> None:
-    assert (await shared_api.get("/api/v1/health")).json() == {"status": "ok"}
+    assert (await shared_api.get("/api/v1/health")).json() == {"status": "ok", "service": "api"}
     ready = await shared_api.get("/api/v1/ready")
     assert ready.status_code == 200
     checks = ready.json()["checks"]
@@ -310,3 +310,25 @@ def test_settings_refuse_placeholder_passwords_in_production() -> None:
         database_url="postgresql://pantry:a-real-secret@db:5432/pantry",
         rabbitmq_url="amqp://app:s3cr3t-long@mq:5672/",
     )
+
+
+def test_settings_take_a_cloud_sql_iam_user_without_password() -> None:
+    """On GKE the api logs in as its IAM database user through the Auth Proxy on 127.0.0.1:
+    there is no password to refuse. Anywhere else a missing password still is one."""
+    iam = "pantry-api%40pantry-chef-prod.iam"
+    settings = CommonSettings(
+        environment="production",
+        database_url=f"postgresql://{iam}@127.0.0.1:5432/pantry",
+        rabbitmq_url="amqp://app:s3cr3t-long@mq:5672/",
+    )
+    assert settings.database_url.hosts()[0]["username"] == iam
+    for url in (
+        f"postgresql://{iam}@db.example.com:5432/pantry",  # not through the local proxy
+        "postgresql://pantry@127.0.0.1:5432/pantry",  # not an IAM user
+    ):
+        with pytest.raises(ValueError, match="placeholder password"):
+            CommonSettings(
+                environment="production",
+                database_url=url,
+                rabbitmq_url="amqp://app:s3cr3t-long@mq:5672/",
+            )

@@ -575,7 +575,7 @@ async def test_the_engines_http_side_speaks_as_the_other_services(
             "redis": "up",
             "rabbitmq": "up",
         }
-        assert (await client.get("/health")).json() == {"status": "ok"}
+        assert (await client.get("/health")).json() == {"status": "ok", "service": "recipe-engine"}
         missing = await client.get("/nothing-here")
         assert missing.status_code == 404
         assert missing.json()["error"] == "not_found"

@@ -28,6 +28,8 @@ VALUES = HELM_DIR / "values"
 RELEASE = "pantry-chef"
 NAMESPACE = "pantry"
 TEST_TAG = "0123456789ab"  # what `make dev` passes: a git revision
+TEST_PROJECT = "pantry-chef-prod"  # the Google Cloud project of helm/gcp/values-example.yaml
+TEST_SQL_INSTANCE = f"{TEST_PROJECT}:europe-west1:pantry-pg"  # and its Cloud SQL instance
 
 Obj = dict[str, Any]
 
@@ -53,13 +55,38 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
         "--set",
         "image.registry=pantry-registry.localhost:5000",
     ),
-    "production": ("-f", str(VALUES / "production.yaml"), "--set", f"image.tag={TEST_TAG}"),
+    # The inner loop's overlay (make dev-watch) on the Mac's values.
+    "dev": (
+        "-f",
+        str(VALUES / "local.yaml"),
+        "-f",
+        str(VALUES / "dev.yaml"),
+        "--set",
+        f"image.tag={TEST_TAG}",
+        "--set",
+        "image.registry=pantry-registry.localhost:5000",
+    ),
+    # production.yaml leaves the project to the deploy (a required value).
+    "production": (
+        "-f",
+        str(VALUES / "production.yaml"),
+        "--set",
+        f"image.tag={TEST_TAG}",
+        "--set",
+        f"workloadIdentity.projectId={TEST_PROJECT}",
+        "--set",
+        f"cloudSqlProxy.instanceConnectionName={TEST_SQL_INSTANCE}",
+    ),
     # Every switch on, so that every template is rendered and validated at least once.
     "everything": (
         "-f",
         str(VALUES / "production.yaml"),
         "--set",
         f"image.tag={TEST_TAG}",
+        "--set",
+        f"workloadIdentity.projectId={TEST_PROJECT}",
+        "--set",
+        f"cloudSqlProxy.instanceConnectionName={TEST_SQL_INSTANCE}",
         "--set",
         "seed.enabled=true,newRelic.enabled=true,prometheusRule.enabled=true",
     ),

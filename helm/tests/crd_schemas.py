@@ -55,11 +55,12 @@ class CrdVersion:
 
 
 class CrdValidator:
-    def __init__(self, crd_file: Path) -> None:
+    def __init__(self, *crd_files: Path) -> None:
         self.versions: dict[tuple[str, str], CrdVersion] = {}
         self._cel = celpy.Environment()
         self._programs: dict[str, Any] = {}
-        for crd in yaml.load_all(crd_file.read_text(), Loader=_Loader):
+        crds = (c for f in crd_files for c in yaml.load_all(f.read_text(), Loader=_Loader))
+        for crd in crds:
             if not crd or crd.get("kind") != "CustomResourceDefinition":
                 continue
             group = crd["spec"]["group"]

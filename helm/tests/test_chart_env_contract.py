@@ -34,6 +34,8 @@ UNSAFE_TEXT = ("127.0.0.1", "localhost", "::1")
 #: Stand-ins for the Secret's values, with passwords that are not placeholders.
 SECRET_VALUES = {
     "database-url": "postgresql://pantry:Pr0d-like-pw@postgresql.pantry-infra:5432/pantry",
+    # production.yaml: the engine's own URL, its IAM database user through the Auth Proxy.
+    "engine-database-url": "postgresql://pantry-engine%40pantry-chef-prod.iam@127.0.0.1:5432/pantry",
     "redis-url": "redis://:Pr0d-like-pw@redis-master.pantry-infra:6379/0",
     "rabbitmq-url": "amqp://pantry:Pr0d-like-pw@rabbitmq.pantry-infra:5672/",
 }

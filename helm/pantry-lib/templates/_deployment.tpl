@@ -100,6 +100,10 @@ spec:
       affinity:
         {{- toYaml . | nindent 8 }}
       {{- end }}
+      {{- if include "pantry-lib.cloudSqlProxyOn" . }}
+      initContainers:
+        {{- include "pantry-lib.cloudSqlProxy" . | nindent 8 }}
+      {{- end }}
       containers:
         - name: {{ .component }}
           image: {{ include "pantry-lib.image" . }}
@@ -141,8 +145,20 @@ spec:
             # The root filesystem is read-only: /tmp is the only writable place.
             - name: tmp
               mountPath: /tmp
+            {{- if (.root.Values.devReload).enabled }}
+            # The dev overlay runs the service from this tree (PYTHONPATH) and reloads on change.
+            - name: source
+              mountPath: /src
+              readOnly: true
+            {{- end }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: {{ .svc.tmpSizeLimit | default "64Mi" }}
+        {{- if (.root.Values.devReload).enabled }}
+        - name: source
+          persistentVolumeClaim:
+            claimName: {{ printf "%s-source" (include "pantry-lib.fullname" .root | trunc 56 | trimSuffix "-") }}
+            readOnly: true
+        {{- end }}
 {{- end -}}

@@ -83,6 +83,25 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 
+{{/*
+The annotations of one service's ServiceAccount, as YAML (empty: none): `serviceAccounts.annotations`,
+then the service's own, and with `workloadIdentity.enabled` GKE's
+`iam.gke.io/gcp-service-account: <serviceAccount.gcpServiceAccount>@<projectId>.iam.gserviceaccount.com`
+(the Google service account that helm/gcp creates for it and binds to this ServiceAccount).
+*/}}
+{{- define "pantry-lib.serviceAccountAnnotations" -}}
+{{- $annotations := mergeOverwrite (deepCopy (.root.Values.serviceAccounts.annotations | default dict)) (.svc.serviceAccount.annotations | default dict) -}}
+{{- $wi := .root.Values.workloadIdentity | default dict -}}
+{{- if $wi.enabled -}}
+{{- $project := required "workloadIdentity.projectId is required: the Google Cloud project of the services' Google service accounts (--set workloadIdentity.projectId=my-project)" $wi.projectId -}}
+{{- $gsa := required (printf "%s.serviceAccount.gcpServiceAccount is required with workloadIdentity.enabled: the name of its Google service account" .component) .svc.serviceAccount.gcpServiceAccount -}}
+{{- $_ := set $annotations "iam.gke.io/gcp-service-account" (printf "%s@%s.iam.gserviceaccount.com" $gsa $project) -}}
+{{- end -}}
+{{- with $annotations -}}
+{{- toYaml . -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Whether the HorizontalPodAutoscaler of this service is on: the release's switch and the service's. */}}
 {{- define "pantry-lib.hpaEnabled" -}}
 {{- if and .root.Values.autoscaling.enabled (ne (toString .svc.autoscaling.enabled) "false") -}}true{{- end -}}
@@ -144,7 +163,13 @@ would print as 3e+06: whole numbers are printed as integers.
 {{/* The secret environment of one service: `env` entries that read keys of an existing Secret. */}}
 {{- define "pantry-lib.secretEnv" -}}
 {{- $secretName := required "secrets.existingSecret is required (the Secret with the database, Redis and RabbitMQ URLs)" .root.Values.secrets.existingSecret -}}
-{{- range $item := concat .root.Values.secrets.env (.svc.secretEnv | default list) }}
+{{- /* A service's own entry replaces the shared one of the same name (on GKE the engine reads
+its own database URL: its own IAM database user). */ -}}
+{{- $own := list -}}
+{{- range $item := .svc.secretEnv | default list }}{{ $own = append $own $item.name }}{{ end -}}
+{{- $shared := list -}}
+{{- range $item := .root.Values.secrets.env }}{{ if not (has $item.name $own) }}{{ $shared = append $shared $item }}{{ end }}{{ end -}}
+{{- range $item := concat $shared (.svc.secretEnv | default list) }}
 - name: {{ $item.name }}
   valueFrom:
     secretKeyRef:
@@ -189,4 +214,55 @@ before the release's ConfigMaps exist.
 {{/* Whether the release runs in the Istio mesh (the calling chart's istio.enabled). */}}
 {{- define "pantry-lib.istio" -}}
 {{- if and .root.Values.istio .root.Values.istio.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+Whether this service gets the Cloud SQL Auth Proxy: the release's switch and the service's.
+*/}}
+{{- define "pantry-lib.cloudSqlProxyOn" -}}
+{{- $proxy := .root.Values.cloudSqlProxy | default dict -}}
+{{- if and $proxy.enabled .svc.cloudSqlProxy -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+The Cloud SQL Auth Proxy as a native sidecar: an init container with `restartPolicy: Always`
+starts before the app and keeps running beside it, and the kubelet stops it after the app's
+containers have ended, so that a Job whose migration exits completes (a plain sidecar
+container would keep the Job's pod running for ever). The app connects to 127.0.0.1:<port>
+with its IAM database user and no password: the proxy logs in with the pod's Workload Identity
+token (`--auto-iam-authn`) over the instance's private address (`--private-ip`). Its startup
+probe holds the app back until the proxy listens.
+*/}}
+{{- define "pantry-lib.cloudSqlProxy" -}}
+{{- $proxy := .root.Values.cloudSqlProxy -}}
+- name: cloud-sql-proxy
+  image: {{ $proxy.image }}
+  imagePullPolicy: IfNotPresent
+  restartPolicy: Always
+  args:
+    - --auto-iam-authn
+    - --private-ip
+    - --structured-logs
+    - --address=127.0.0.1
+    - {{ printf "--port=%d" (int $proxy.port) }}
+    - --health-check
+    - --http-address=0.0.0.0
+    - {{ printf "--http-port=%d" (int $proxy.healthPort) }}
+    - {{ required "cloudSqlProxy.instanceConnectionName is required with cloudSqlProxy.enabled: <project>:<region>:<instance> of the Cloud SQL instance" $proxy.instanceConnectionName | quote }}
+  startupProbe:
+    httpGet:
+      path: /startup
+      port: {{ $proxy.healthPort }}
+    periodSeconds: 1
+    failureThreshold: 60
+  livenessProbe:
+    httpGet:
+      path: /liveness
+      port: {{ $proxy.healthPort }}
+    periodSeconds: 10
+    failureThreshold: 3
+  resources:
+    {{- toYaml $proxy.resources | nindent 4 }}
+  securityContext:
+    {{- include "pantry-lib.containerSecurityContext" . | nindent 4 }}
 {{- end -}}

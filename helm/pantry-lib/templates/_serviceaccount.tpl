@@ -10,10 +10,9 @@ metadata:
   namespace: {{ .root.Release.Namespace }}
   labels:
     {{- include "pantry-lib.labels" . | nindent 4 }}
-  {{- $annotations := mergeOverwrite (deepCopy (.root.Values.serviceAccounts.annotations | default dict)) (.svc.serviceAccount.annotations | default dict) }}
-  {{- with $annotations }}
+  {{- with include "pantry-lib.serviceAccountAnnotations" . }}
   annotations:
-    {{- toYaml . | nindent 4 }}
+    {{- . | nindent 4 }}
   {{- end }}
 # The services do not call the Kubernetes API.
 automountServiceAccountToken: false

@@ -59,6 +59,7 @@ if _typing.TYPE_CHECKING:
     from ._recipes import AnalysedRecipe, RecipeError, analyse_recipe, catalogue_documents
     from ._redis import create_redis
     from ._refresh import RefreshGate, mark_refresh
+    from ._reload import source_dirs
     from ._search import CacheState, RefreshStatus, SearchPage, have_kinds, search_recipes
     from ._settings import CommonSettings
     from ._store import seed_catalogue, upsert_recipe
@@ -152,6 +153,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "retry_queue": ("._rabbit", "retry_queue"),
     "search_recipes": ("._search", "search_recipes"),
     "seed_catalogue": ("._store", "seed_catalogue"),
+    "source_dirs": ("._reload", "source_dirs"),
     "split_live": ("._events", "split_live"),
     "start_agent": ("._telemetry", "start_agent"),
     "text_lexemes": ("._changes", "text_lexemes"),
@@ -274,6 +276,7 @@ __all__ = [
     "retry_queue",
     "search_recipes",
     "seed_catalogue",
+    "source_dirs",
     "split_live",
     "start_agent",
     "text_lexemes",

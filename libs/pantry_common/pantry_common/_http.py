@@ -69,18 +69,19 @@ JSON_ERRORS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
 def health_routes(
     checks: Mapping[str, Check],
     *,
+    service: str,
     required: Collection[str],
     prefix: str = "",
     details: Callable[[], Mapping[str, Any]] | None = None,
     stopping: Callable[[], bool] | None = None,
 ) -> list[BaseRoute]:
-    """`{prefix}/health` (the process answers), `{prefix}/ready` (each dependency with its
-    state; 503 unless every `required` one is up and the process is not `stopping`) and
-    `/metrics`. None of them is a New Relic transaction."""
+    """`{prefix}/health` (the process answers, and says which `service` it is), `{prefix}/ready`
+    (each dependency with its state; 503 unless every `required` one is up and the process is
+    not `stopping`) and `/metrics`. None of them is a New Relic transaction."""
 
     async def health(_: Request) -> Response:
         ignore_transaction()
-        return _json({"status": "ok"}, 200)
+        return _json({"status": "ok", "service": service}, 200)
 
     async def ready(_: Request) -> Response:
         ignore_transaction()

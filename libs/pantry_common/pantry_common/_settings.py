@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from pydantic import AmqpDsn, Field, PostgresDsn, RedisDsn, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +14,19 @@ Environment = Literal["development", "test", "staging", "production"]
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "pantry", "password", "guest", "secret"}
 )
+
+
+def _is_iam_login(url: SplitResult) -> bool:
+    """A Cloud SQL IAM database user (`<account>@<project>.iam`, URL-encoded `%40`) through the
+    Cloud SQL Auth Proxy on this pod's loopback: no password exists, the proxy logs in with the
+    pod's Workload Identity token (`--auto-iam-authn`; docs/gke.md)."""
+    user = unquote(url.username or "")
+    return (
+        url.password is None
+        and url.hostname in ("127.0.0.1", "localhost")
+        and "@" in user
+        and user.endswith(".iam")
+    )
 
 
 class CommonSettings(BaseSettings):
@@ -43,10 +56,13 @@ class CommonSettings(BaseSettings):
     def _refuse_placeholder_secrets(self) -> CommonSettings:
         if self.environment in ("development", "test"):
             return self
+        database = urlsplit(str(self.database_url))
         for name, dsn in (
             ("PANTRY_DATABASE_URL", self.database_url),
             ("PANTRY_RABBITMQ_URL", self.rabbitmq_url),
         ):
+            if dsn is self.database_url and _is_iam_login(database):
+                continue
             password = urlsplit(str(dsn)).password or ""
             if password.lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(f"{name} uses a placeholder password outside development")

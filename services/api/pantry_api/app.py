@@ -123,7 +123,9 @@ def create_app(
         "redis": lambda: check_redis(pantry().redis),
         "rabbitmq": lambda: up_when(lambda: pantry().relay.rabbitmq_up),
     }
-    app.router.routes.extend(health_routes(checks, required=["postgres"], prefix=API_PREFIX))
+    app.router.routes.extend(
+        health_routes(checks, service="api", required=["postgres"], prefix=API_PREFIX)
+    )
     app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     return PantryApi(app, access_log=settings.access_log)

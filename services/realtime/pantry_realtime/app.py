@@ -126,6 +126,7 @@ def create_app(
             WebSocketRoute("/ws", websocket_endpoint(settings)),
             *health_routes(
                 checks,
+                service="realtime",
                 required=checks,
                 details=lambda: {"connections": len(hub().clients)},
                 stopping=lambda: hub().shutting_down,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from contextlib import AsyncExitStack
 
 import aio_pika
@@ -20,11 +21,13 @@ from pantry_common import (
     EventPublisher,
     FoodVocabulary,
     Keys,
+    configure_logging,
     create_pool,
     create_redis,
     dead_letter_queue,
     declare_topology,
     retry_queue,
+    start_agent,
 )
 
 from .consumer import Agent
@@ -171,3 +174,19 @@ async def run(common: CommonSettings, settings: EngineSettings, stop: asyncio.Ev
         server.should_exit = True
         await http_task
     log.info("engine stopped")
+
+
+async def _serve() -> None:
+    common, settings = CommonSettings(), EngineSettings()
+    configure_logging("recipe-engine", common.log_level)
+    start_agent("recipe-engine", common.environment)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run(common, settings, stop)
+
+
+def serve() -> None:
+    """The engine until SIGTERM or SIGINT: `python -m pantry_engine`."""
+    asyncio.run(_serve())

@@ -19,7 +19,10 @@ def health_app(pool: Any, redis: Any, rabbit_up: Callable[[], bool]) -> Starlett
         "redis": lambda: check_redis(redis),
         "rabbitmq": lambda: up_when(rabbit_up),
     }
-    return Starlette(routes=health_routes(checks, required=checks), exception_handlers=JSON_ERRORS)
+    return Starlette(
+        routes=health_routes(checks, service="recipe-engine", required=checks),
+        exception_handlers=JSON_ERRORS,
+    )
 
 
 class QuietServer(uvicorn.Server):
