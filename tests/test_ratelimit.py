@@ -168,6 +168,33 @@ async def test_forwarded_for_counts_only_from_a_trusted_proxy(
         assert believed == [200, 200, 200]
 
 
+async def test_behind_the_gateway_the_client_is_the_address_the_gateway_saw(
+    shared_database: str, servers: ServerUrls
+) -> None:
+    """With proxy_hops=1 (the cluster's gateway appends the address it saw), the client is the
+    last X-Forwarded-For entry, whatever the peer: what a client writes to its left picks no
+    bucket, and clients the gateway saw apart are apart."""
+    settings = limits(
+        rate_limit_search_per_second=0.01, rate_limit_search_burst=2, rate_limit_proxy_hops=1
+    )
+    async with api_server(settings_for(shared_database, servers), settings) as api:
+        transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2")  # a peer not trusted
+        async with httpx.AsyncClient(
+            base_url=str(api.base_url), transport=transport, timeout=10
+        ) as gateway:
+            spoofing = [
+                (
+                    await gateway.get(
+                        SEARCH, params={"q": "soup"}, headers=client(f"10.9.9.{n}, 10.0.0.7")
+                    )
+                ).status_code
+                for n in range(3)
+            ]
+            assert spoofing == [200, 200, 429]
+            other = await gateway.get(SEARCH, params={"q": "soup"}, headers=client("10.0.0.8"))
+            assert other.status_code == 200
+
+
 def _api_env(common: CommonSettings, settings: ApiSettings, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PANTRY_")}
     for prefix, model in (("PANTRY_", common), ("PANTRY_API_", settings)):

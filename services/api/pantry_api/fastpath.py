@@ -51,7 +51,7 @@ class CacheHitFastPath:
             return
         path, method = scope["path"], scope["method"]
         if path == IMPORT_PATH and method == "POST":
-            decision = await state.limiter.take("import", _client(scope))
+            decision = await state.limiter.take("import", state.limiter.client_of(scope))
             if not decision.allowed:
                 RATE_LIMITED.labels("import").inc()
                 scope["pantry.route"] = IMPORT_PATH
@@ -63,7 +63,9 @@ class CacheHitFastPath:
             await self.app(scope, receive, send)
             return
         key = self._key_of(scope["query_string"])
-        decision, body = await state.limiter.take_and_get("search", _client(scope), key)
+        decision, body = await state.limiter.take_and_get(
+            "search", state.limiter.client_of(scope), key
+        )
         if not decision.allowed:
             RATE_LIMITED.labels("search").inc()
             scope["pantry.route"] = SEARCH_PATH
@@ -79,10 +81,3 @@ class CacheHitFastPath:
         await send(
             {"type": "http.response.body", "body": body if scope["method"] == "GET" else b""}
         )
-
-
-def _client(scope: Scope) -> str:
-    """The client's address: uvicorn's `proxy_headers` has already put the one that a trusted
-    proxy's `X-Forwarded-For` names in its place."""
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"

@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, RedisError
 from starlette.responses import Response
+from starlette.types import Scope
 
 from pantry_common import Keys, error_response
 
@@ -93,8 +94,10 @@ class RateLimiter:
         limits: Mapping[Kind, Limit],
         *,
         enabled: bool = True,
+        proxy_hops: int = 0,
     ) -> None:
         self.redis = redis
+        self.proxy_hops = proxy_hops
         self.keys = keys
         self.cache = cache  # its cooldown after a Redis failure is the limiter's too
         self.limits = dict(limits)
@@ -113,7 +116,32 @@ class RateLimiter:
                 settings.rate_limit_import_per_second, settings.rate_limit_import_burst
             ),
         }
-        return cls(redis, keys, cache, limits, enabled=settings.rate_limit_enabled)
+        return cls(
+            redis,
+            keys,
+            cache,
+            limits,
+            enabled=settings.rate_limit_enabled,
+            proxy_hops=settings.rate_limit_proxy_hops,
+        )
+
+    def client_of(self, scope: Scope) -> str:
+        """Whose bucket a request takes from. Behind `proxy_hops` proxies that each append the
+        address they saw to X-Forwarded-For, the client is the entry the outermost one wrote:
+        the `proxy_hops`-th from the right (what a client itself sends is to its left, so it
+        cannot pick a bucket). Otherwise the address uvicorn gives."""
+        if self.proxy_hops:
+            forwarded = [
+                hop.strip()
+                for name, value in scope.get("headers", [])
+                if name == b"x-forwarded-for"
+                for hop in value.decode("latin-1").split(",")
+                if hop.strip()
+            ]
+            if len(forwarded) >= self.proxy_hops:
+                return str(forwarded[-self.proxy_hops])
+        client = scope.get("client")
+        return str(client[0]) if client else "unknown"
 
     def _call(self, kind: Kind, client: str) -> tuple[AsyncScript, list[str], list[str]]:
         limit = self.limits[kind]

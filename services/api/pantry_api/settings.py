@@ -39,6 +39,16 @@ class ApiSettings(BaseSettings):
     rate_limit_search_burst: int = Field(default=40, ge=1, le=1_000_000)
     rate_limit_import_per_second: float = Field(default=1, gt=0, le=1_000_000)
     rate_limit_import_burst: int = Field(default=5, ge=1, le=1_000_000)
+    rate_limit_proxy_hops: int = Field(
+        default=0,
+        ge=0,
+        le=5,
+        description=(
+            "how many proxies in front of the api append to X-Forwarded-For (the cluster's "
+            "gateway: 1); the client is the address the outermost of them saw. 0: the address "
+            "uvicorn gives (the connection's, or a trusted proxy's header)"
+        ),
+    )
 
     @property
     def effective_cache_ttl(self) -> int:
