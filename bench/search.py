@@ -6,7 +6,9 @@
 Every figure is taken over `--runs` runs (3 at least) and printed as its median with the min and
 the max; a figure whose runs spread by more than 20% is flagged (bench/spread.py). Cache misses:
 distinct queries of three shapes (text; `have` with 10 foods; text + have + filters), from
-`--clients` concurrent clients.
+`--clients` concurrent clients. Cache hits are measured on two api processes side by side: one
+with the per-client rate limits on (raised far above what one benchmark client fires, so every
+request still takes a token in Redis) and one with them off.
 
 Needs the servers of `make services` and `wrk` (apt-get install wrk / brew install wrk; not with
 --skip-hits, which measures the cache misses only). Creates (and afterwards drops) a database
@@ -262,7 +264,12 @@ async def explain(dsn: str, vocab: FoodVocabulary) -> None:
 
 
 async def cache_hits(
-    api_base: str, base_port: int, prefix: str, common: CommonSettings, args: argparse.Namespace
+    api_base: str,
+    unlimited_base: str,
+    base_port: int,
+    prefix: str,
+    common: CommonSettings,
+    args: argparse.Namespace,
 ) -> dict[str, dict[str, float]]:
     hit_path = "/api/v1/recipes/search?" + urlencode({"q": "chicken curry", "have": "rice,onion"})
     async with httpx.AsyncClient(base_url=api_base) as client:
@@ -274,24 +281,35 @@ async def cache_hits(
     await redis.set(f"{prefix}:baseline", body.replace(b'"cache":"miss"', b'"cache":"hit"'))
     await redis.aclose()
 
-    print(f"cache hits (wrk, one thread) — api vs bare baseline, alternating, {args.runs} runs")
-    runs: dict[str, list[dict[str, float]]] = {"api": [], "baseline": []}
+    print(
+        "cache hits (wrk, one thread) — api with and without its rate limits vs bare baseline,"
+        f" alternating, {args.runs} runs"
+    )
+    runs: dict[str, list[dict[str, float]]] = {"api": [], "api-nolimit": [], "baseline": []}
     ratios: list[float] = []
+    limit_ratios: list[float] = []
     for _ in range(args.runs):
         runs["baseline"].append(
             wrk(f"http://127.0.0.1:{base_port}/", args.duration, args.connections)
         )
         runs["api"].append(wrk(api_base + hit_path, args.duration, args.connections))
+        runs["api-nolimit"].append(wrk(unlimited_base + hit_path, args.duration, args.connections))
         ratios.append(runs["api"][-1]["rps"] / runs["baseline"][-1]["rps"])
+        limit_ratios.append(runs["api"][-1]["rps"] / runs["api-nolimit"][-1]["rps"])
+    refused = sum(r["non_2xx"] for r in runs["api"] + runs["api-nolimit"])
+    if refused:
+        raise SystemExit(f"{refused:.0f} hits were not answered 200 (a rate limit?)")
     out: dict[str, Any] = {}
-    for k in ("api", "baseline"):
+    for k in ("api", "api-nolimit", "baseline"):
         rps = [r["rps"] for r in runs[k]]
         p99 = [r["p99_ms"] for r in runs[k]]
-        print("  " + line(f"{k:9} throughput", rps, "req/s", 0))
-        print("  " + line(f"{k:9} p99       ", p99, "ms"))
+        print("  " + line(f"{k:11} throughput", rps, "req/s", 0))
+        print("  " + line(f"{k:11} p99       ", p99, "ms"))
         out[k] = {"rps": spread(rps), "p99_ms": spread(p99), "runs": runs[k]}
     print("  " + line("api/baseline ratio (side by side)", ratios, "", 3))
+    print("  " + line("limits on/off ratio (side by side)", limit_ratios, "", 3))
     out["ratio"] = spread(ratios)
+    out["limits_ratio"] = spread(limit_ratios)
     return out
 
 
@@ -333,9 +351,21 @@ async def main() -> int:
         "PANTRY_ENVIRONMENT": "development",
         "PANTRY_LOG_LEVEL": "WARNING",
     }
-    api_port, base_port = _free_port(), _free_port()
+    # One client fires everything here: the api's per-client limits are on (every request takes
+    # a token) but far above what the benchmark fires; a second api without them, side by side.
+    env.update(
+        PANTRY_API_RATE_LIMIT_SEARCH_PER_SECOND="1000000",
+        PANTRY_API_RATE_LIMIT_SEARCH_BURST="1000000",
+    )
+    api_port, base_port, unlimited_port = _free_port(), _free_port(), _free_port()
     procs = [start([sys.executable, "-m", "pantry_api"], {**env, "PANTRY_API_PORT": str(api_port)})]
     if not args.skip_hits:
+        unlimited = {
+            **env,
+            "PANTRY_API_PORT": str(unlimited_port),
+            "PANTRY_API_RATE_LIMIT_ENABLED": "false",
+        }
+        procs.append(start([sys.executable, "-m", "pantry_api"], unlimited))
         baseline = [
             sys.executable,
             "-m",
@@ -359,7 +389,11 @@ async def main() -> int:
         await wait_http(api_base + "/api/v1/health")
         if not args.skip_hits:
             await wait_http(f"http://127.0.0.1:{base_port}/")
-            results["cache_hit"] = await cache_hits(api_base, base_port, prefix, common, args)
+            unlimited_base = f"http://127.0.0.1:{unlimited_port}"
+            await wait_http(unlimited_base + "/api/v1/health")
+            results["cache_hit"] = await cache_hits(
+                api_base, unlimited_base, base_port, prefix, common, args
+            )
         conn = await asyncpg.connect(dsn)
         titles = [
             r["title"]

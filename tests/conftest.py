@@ -110,6 +110,16 @@ async def shared_database(servers: ServerUrls, template_db: str) -> AsyncIterato
         await _drop(servers, name)
 
 
+#: Tests fire requests faster than a person, from one address: limits that the tests of the
+#: limits alone come near, while every request still takes a token in Redis.
+TEST_LIMITS: dict[str, Any] = {
+    "rate_limit_search_per_second": 1000,
+    "rate_limit_search_burst": 1000,
+    "rate_limit_import_per_second": 1000,
+    "rate_limit_import_burst": 1000,
+}
+
+
 def settings_for(dsn: str, servers: ServerUrls, redis_url: str | None = None) -> CommonSettings:
     return CommonSettings.model_validate(
         {
@@ -126,7 +136,9 @@ def settings_for(dsn: str, servers: ServerUrls, redis_url: str | None = None) ->
 async def api_server(
     common: CommonSettings, settings: ApiSettings | None = None, port: int | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(common, settings or ApiSettings(startup_wait_seconds=0, access_log=False))
+    app = create_app(
+        common, settings or ApiSettings(startup_wait_seconds=0, access_log=False, **TEST_LIMITS)
+    )
     async with (
         serve(app, port=port) as base_url,
         httpx.AsyncClient(base_url=base_url, timeout=10) as client,
@@ -246,6 +258,7 @@ def make_stack(
         port=free_port(),
         events_url=f"http://127.0.0.1:{realtime_port}/events",
         import_allow_private=True,
+        **TEST_LIMITS,
     )
     sources = ["catalogue"] + (["themealdb"] if themealdb_url else [])
     engine_settings = EngineSettings.model_validate(

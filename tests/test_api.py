@@ -11,7 +11,7 @@ import pytest
 from pantry_api.models import ErrorBody, RecipeDetail, SearchResponse
 from pantry_common import CommonSettings
 
-from .conftest import api_server, settings_for
+from .conftest import TEST_LIMITS, api_server, settings_for
 from .servers import PostgresStatements, RedisProcess, ServerUrls
 
 pytestmark = pytest.mark.integration
@@ -241,7 +241,9 @@ async def test_redis_outage_bypasses_then_recovers_without_restart(
         common = settings_for(database, servers, redis_url=redis_server.url)
         from pantry_api.settings import ApiSettings
 
-        settings = ApiSettings(startup_wait_seconds=0, access_log=False, redis_cooldown_seconds=0.2)
+        settings = ApiSettings(
+            startup_wait_seconds=0, access_log=False, redis_cooldown_seconds=0.2, **TEST_LIMITS
+        )
         async with api_server(common, settings) as api:
             params = {"q": "banana bread"}
             assert (await api.get(SEARCH, params=params)).headers["x-cache"] == "miss"

@@ -45,6 +45,11 @@ class Keys:
         """Short, expiring stream of one search's events, for clients that come back."""
         return f"{self.base}:stream:{search_id}"
 
+    def rate(self, kind: str, client: str) -> str:
+        """Token bucket of one client on one kind of route (`search`, `import`); it expires
+        once it would be full again, so an idle client costs nothing."""
+        return f"{self.base}:rate:{kind}:{client}"
+
     def job(self, job_id: str) -> str:
         """State of an import job."""
         return f"{self.base}:job:{job_id}"

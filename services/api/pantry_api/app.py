@@ -31,6 +31,7 @@ from .deps import API_PREFIX
 from .errors import install_error_handlers
 from .fastpath import CacheHitFastPath
 from .middleware import AccessMiddleware
+from .ratelimit import RateLimiter
 from .routes import api_routers, page_router
 from .settings import ApiSettings
 from .state import AppState
@@ -41,8 +42,9 @@ STATIC = Path(__file__).parent / "static"
 
 
 class PantryApi:
-    """The ASGI application as served: the access log, then the cache-hit fast path, then
-    FastAPI. A cached search never reaches FastAPI's middleware, routing or validation."""
+    """The ASGI application as served: the access log, then the cache-hit fast path (which
+    also takes the rate limits), then FastAPI. A cached search never reaches FastAPI's
+    middleware, routing or validation."""
 
     def __init__(self, fastapi: FastAPI, *, access_log: bool) -> None:
         self.fastapi = fastapi
@@ -83,6 +85,7 @@ def create_app(
             keys=keys,
             relay=relay,
             gate=gate,
+            limiter=RateLimiter.from_settings(redis, keys, cache, settings),
         )
         # What start-up loaded (the vocabulary, the parser) lives as long as the process: keep it
         # out of the collector's way, so that full collections do not pause requests.

@@ -9,7 +9,8 @@ the answer anew. What changes the catalogue only stamps terms (`pantry_common.Ch
 it never learns what is cached.
 
 After a Redis failure the cache is skipped for `cooldown` seconds (answers come from
-PostgreSQL, marked `bypass`), then tried again: no restart is needed when Redis returns.
+PostgreSQL, marked `bypass`), then tried again: no restart is needed when Redis returns. The
+rate limiter (`ratelimit.py`) shares this cooldown: one outage, one way of living with it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, cast
 
 import asyncpg
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from pantry_common import (
@@ -93,10 +95,15 @@ class ResponseCache:
     def available(self) -> bool:
         return time.monotonic() >= self._down_until
 
-    def _failed(self, exc: Exception) -> None:
+    def failed(self, exc: Exception) -> None:
+        """Redis could not be asked: skip it for the cooldown."""
         if self.available:
             log.warning("redis unavailable, bypassing the cache", extra={"error": repr(exc)})
         self._down_until = time.monotonic() + self.cooldown_seconds
+
+    def hit_call(self, key: str) -> tuple[AsyncScript, list[str], list[str]]:
+        """The script call of `get`, for a caller that sends it in a pipeline with others."""
+        return self._hit, [key], self._args
 
     async def get(self, key: str) -> tuple[bool, bytes | None]:
         """(usable, value): usable is False when Redis could not be asked; the value is None
@@ -106,7 +113,7 @@ class ResponseCache:
         try:
             value = await self._hit(keys=[key], args=self._args)
         except (RedisError, OSError) as exc:
-            self._failed(exc)
+            self.failed(exc)
             return False, None
         return True, cast(bytes | None, value)  # decode_responses is off: bytes
 
@@ -117,7 +124,7 @@ class ResponseCache:
         try:
             value = await self.redis.get(self.keys.clock)
         except (RedisError, OSError) as exc:
-            self._failed(exc)
+            self.failed(exc)
             return None
         return int(value or 0)
 
@@ -138,6 +145,6 @@ class ResponseCache:
                 pipe.expire(key, self.ttl_seconds)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
-            self._failed(exc)
+            self.failed(exc)
             return False
         return True

@@ -15,3 +15,17 @@ CACHE_RESULTS = Counter(
     "Search responses by cache outcome (hit, miss, bypass).",
     ["result"],
 )
+RATE_LIMITED = Counter(
+    "pantry_rate_limited_total",
+    "Requests refused with a 429 by the per-client limit, by kind of route (search, import).",
+    ["kind"],
+)
+RATE_LIMIT_FAIL_OPEN = Counter(
+    "pantry_rate_limit_fail_open_total",
+    "Requests let through unchecked because Redis could not be asked (down, slow, or in the "
+    "cooldown after a failure), by kind of route.",
+    ["kind"],
+)
+for _kind in ("search", "import"):  # shown at 0 before the first one
+    RATE_LIMITED.labels(_kind)
+    RATE_LIMIT_FAIL_OPEN.labels(_kind)

@@ -6,7 +6,7 @@ models describe them and the tests validate real responses against them.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -20,6 +20,20 @@ class ErrorBody(BaseModel):
     error: str
     message: str
     errors: list[ParameterError] | None = None
+
+
+#: The 429 of the per-client rate limits (`ratelimit.py`), as the routes document it.
+TOO_MANY_REQUESTS: dict[str, Any] = {
+    "model": ErrorBody,
+    "description": "Over this client's rate limit (`PANTRY_API_RATE_LIMIT_*`); try again after "
+    "`Retry-After` seconds.",
+    "headers": {
+        "Retry-After": {
+            "description": "Whole seconds until the next request is allowed (at least 1).",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+}
 
 
 class NormalisedQuery(BaseModel):

@@ -19,6 +19,7 @@ from pantry_common import (
 )
 
 from .cache import ResponseCache
+from .ratelimit import RateLimiter
 from .settings import ApiSettings
 
 T = TypeVar("T")
@@ -35,6 +36,7 @@ class AppState:
     keys: Keys
     relay: OutboxRelay
     gate: RefreshGate
+    limiter: RateLimiter
     _inflight: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
 
     def events_url(self, search_id: str) -> str:

@@ -23,7 +23,7 @@ from pantry_common import (
 
 from ..deps import API_PREFIX, State
 from ..errors import postgres_required
-from ..models import ErrorBody, ImportAccepted, ImportJob
+from ..models import TOO_MANY_REQUESTS, ErrorBody, ImportAccepted, ImportJob
 
 router = APIRouter(prefix=API_PREFIX, tags=["import"])
 
@@ -70,6 +70,7 @@ def _invalid(parameter: str, message: str) -> Response:
         413: {"model": ErrorBody},
         415: {"model": ErrorBody},
         422: {"model": ErrorBody},
+        429: TOO_MANY_REQUESTS,
         503: {"model": ErrorBody},
     },
 )

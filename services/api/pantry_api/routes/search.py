@@ -16,7 +16,7 @@ from ..cache import answer_tags
 from ..deps import API_PREFIX, State
 from ..errors import postgres_required
 from ..metrics import CACHE_RESULTS
-from ..models import ErrorBody, SearchResponse
+from ..models import TOO_MANY_REQUESTS, ErrorBody, SearchResponse
 from ..params import OPENAPI_PARAMETERS, search_query
 from ..render import render_search
 
@@ -29,6 +29,7 @@ router = APIRouter(prefix=API_PREFIX, tags=["search"])
     responses={
         200: {"model": SearchResponse, "description": "Ranked recipes; `X-Cache` says where from."},
         422: {"model": ErrorBody, "description": "A parameter that cannot be used, named."},
+        429: TOO_MANY_REQUESTS,
         503: {"model": ErrorBody, "description": "PostgreSQL is unavailable."},
     },
     openapi_extra={"parameters": OPENAPI_PARAMETERS},
