@@ -366,6 +366,8 @@ up() {
   component_images
   node_image
   phase "cluster: create"
+  # `test` asks for a new cluster; kind is at hand only from here on (built above).
+  if [ "${FRESH_CLUSTER:-0}" = 1 ] && cluster_exists; then down; fi
   registry_up
   if cluster_exists; then
     say "cluster $CLUSTER exists"
@@ -378,7 +380,7 @@ up() {
     previous="$("$BIN/kubectl" config current-context 2>/dev/null || true)"
     say "creating the kind cluster $CLUSTER (kind/cluster.yaml, $NODE_IMAGE)"
     config="$TOOLS/kind-cluster.yaml"
-    sed "s|@SOURCE@|$(pwd)|g" kind/cluster.yaml >"$config"
+    sed "s|@SOURCE@|$(pwd -P)|g" kind/cluster.yaml >"$config"
     "$BIN/kind" create cluster --name "$CLUSTER" --config "$config" \
       --image "$NODE_IMAGE" --wait 5m ||
       die "kind could not create the cluster" "docker logs $CLUSTER-control-plane | tail -50" \
@@ -407,9 +409,7 @@ down() {
 
 cluster_test() {
   # A new cluster every time: what is proven does not depend on what an earlier run left.
-  ensure_docker
-  if [ -x "$BIN/kind" ] && cluster_exists; then down; fi
-  up
+  FRESH_CLUSTER=1 up
   phase "cluster: make dev's steps (scripts/dev.sh up, PANTRY_CLUSTER=kind)"
   PATH="$PWD/$BIN:$PATH" PANTRY_CLUSTER=kind bash scripts/dev.sh up
   phase "cluster: tests/cluster"

@@ -217,7 +217,7 @@ ensure_cluster() {
     done
     say "creating the k3d cluster $CLUSTER (k3d/cluster.yaml, this repository at /src on every node)"
     # The source tree on the nodes, for make dev-watch (a path of this machine, so not in the file).
-    k3d cluster create --config k3d/cluster.yaml --volume "$(pwd):/src@all"
+    k3d cluster create --config k3d/cluster.yaml --volume "$(pwd -P):/src@all"
   fi
   kc wait --for=condition=Ready nodes --all --timeout=180s >/dev/null ||
     die "the cluster's nodes are not Ready" "kubectl --context $CONTEXT get nodes"
@@ -594,17 +594,19 @@ a_node() {
   if [ "$PANTRY_CLUSTER" = kind ]; then echo "$CLUSTER-control-plane"; else echo "k3d-$CLUSTER-server-0"; fi
 }
 
-# The nodes must have this repository at /src: a k3d cluster made before the mount existed, or
-# made from another checkout, has none or another one.
+# The nodes must have this checkout at /src: a k3d cluster made before the mount existed, or
+# made from another checkout, has none or another one (the node containers' bind mount says).
 check_source_mount() {
   node="$(a_node)"
-  if ! docker exec "$node" cat /src/pyproject.toml 2>/dev/null | cmp -s - pyproject.toml; then
+  mounted="$(docker inspect "$node" \
+    --format '{{range .Mounts}}{{if eq .Destination "/src"}}{{.Source}}{{end}}{{end}}' 2>/dev/null || true)"
+  if [ "$mounted" != "$(pwd -P)" ]; then
     if [ "$PANTRY_CLUSTER" = kind ]; then
       recreate="make cluster-down && make cluster-up"
     else
       recreate="make dev-down && make dev-watch  (the cluster's data goes with it)"
     fi
-    die "the cluster's nodes do not have this repository at /src" \
+    die "the cluster's nodes do not have this checkout at /src (they have: ${mounted:-nothing})" \
       "The cluster was created before the source mount, or from another checkout. Recreate it:" \
       "  $recreate"
   fi

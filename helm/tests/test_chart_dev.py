@@ -104,8 +104,8 @@ def test_the_nodes_of_both_clusters_have_the_tree_at_src() -> None:
             {"hostPath": "@SOURCE@", "containerPath": "/src", "readOnly": True}
         ], node["role"]
     cluster_sh = (REPO / "scripts" / "cluster.sh").read_text()
-    assert "s|@SOURCE@|$(pwd)|g" in cluster_sh
+    assert "s|@SOURCE@|$(pwd -P)|g" in cluster_sh
     dev_sh = (REPO / "scripts" / "dev.sh").read_text()
     assert re.search(
-        r'k3d cluster create --config k3d/cluster.yaml --volume "\$\(pwd\):/src@all"', dev_sh
+        r'k3d cluster create --config k3d/cluster.yaml --volume "\$\(pwd -P\):/src@all"', dev_sh
     )

@@ -218,4 +218,4 @@ def test_the_source_mount_is_checked_before_anything_runs(tmp_path: Path) -> Non
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode != 0
-    assert "do not have this repository at /src" in result.stderr
+    assert "do not have this checkout at /src" in result.stderr
