@@ -653,19 +653,8 @@ dev_image() {
 # a watch on the dependency files. Ctrl-C ends the watch; the pods keep reloading until the next
 # make dev puts the normal values back.
 watch() {
-  check_tools
-  ensure_cluster
-  check_source_mount
-  install_istio
-  ensure_namespaces_and_secrets
-  tag="$(image_tag)"
-  build_images "$tag"
-  push_images "$tag"
-  install_infra
-  install_newrelic
   DEV_RELOAD=1
-  install_app "$tag"
-  smoke
+  up
   say "the pods run the code under /src: a saved .py file is served in seconds, with no image and no helm"
   say "make dev-logs SERVICE=api follows a service; make dev goes back to the normal values"
   [ "${DEV_WATCH_ONCE:-0}" = 1 ] && return 0
@@ -728,6 +717,7 @@ dev_scale() {
 up() {
   check_tools
   ensure_cluster
+  if [ "${DEV_RELOAD:-0}" = 1 ]; then check_source_mount; fi
   install_istio
   ensure_namespaces_and_secrets
   tag="$(image_tag)"

@@ -48,8 +48,8 @@ def _env(dsn: str, servers: ServerUrls, **extra: str) -> dict[str, str]:
     return env
 
 
-async def _run(env: dict[str, str], *args: str) -> list[dict[str, object]]:
-    proc = await asyncio.create_subprocess_exec(
+async def _start(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "pantry_api",
@@ -58,6 +58,10 @@ async def _run(env: dict[str, str], *args: str) -> list[dict[str, object]]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def _run(env: dict[str, str], *args: str) -> list[dict[str, object]]:
+    proc = await _start(env, *args)
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 0, err.decode()[-2000:]
     return [json.loads(line) for line in out.decode().splitlines() if line.strip()]
@@ -111,15 +115,7 @@ async def test_migrate_waits_for_a_database_that_is_not_reachable_yet(
         target._replace(netloc=f"{target.username}:{target.password}@127.0.0.1:{port}")
     )
     env = _env(late, servers, PANTRY_API_STARTUP_WAIT_SECONDS="60")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pantry_api",
-        "migrate",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await _start(env, "migrate")
 
     async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection(target.hostname, target.port)
@@ -149,15 +145,7 @@ async def test_migrate_gives_up_on_an_unreachable_database_after_its_wait(
         servers,
         PANTRY_API_STARTUP_WAIT_SECONDS="1",
     )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pantry_api",
-        "migrate",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await _start(env, "migrate")
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode != 0
     assert "migrations applied" not in out.decode()
