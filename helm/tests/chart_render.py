@@ -33,6 +33,17 @@ TEST_SQL_INSTANCE = f"{TEST_PROJECT}:europe-west1:pantry-pg"  # and its Cloud SQ
 
 Obj = dict[str, Any]
 
+PRODUCTION = (
+    "-f",
+    str(VALUES / "production.yaml"),
+    "--set",
+    f"image.tag={TEST_TAG}",
+    "--set",
+    f"workloadIdentity.projectId={TEST_PROJECT}",
+    "--set",
+    f"cloudSqlProxy.instanceConnectionName={TEST_SQL_INSTANCE}",
+)
+
 #: Every way the chart is rendered in these tests: name -> helm arguments.
 SCENARIOS: dict[str, tuple[str, ...]] = {
     "default": (),
@@ -67,26 +78,10 @@ SCENARIOS: dict[str, tuple[str, ...]] = {
         "image.registry=pantry-registry.localhost:5000",
     ),
     # production.yaml leaves the project to the deploy (a required value).
-    "production": (
-        "-f",
-        str(VALUES / "production.yaml"),
-        "--set",
-        f"image.tag={TEST_TAG}",
-        "--set",
-        f"workloadIdentity.projectId={TEST_PROJECT}",
-        "--set",
-        f"cloudSqlProxy.instanceConnectionName={TEST_SQL_INSTANCE}",
-    ),
+    "production": PRODUCTION,
     # Every switch on, so that every template is rendered and validated at least once.
     "everything": (
-        "-f",
-        str(VALUES / "production.yaml"),
-        "--set",
-        f"image.tag={TEST_TAG}",
-        "--set",
-        f"workloadIdentity.projectId={TEST_PROJECT}",
-        "--set",
-        f"cloudSqlProxy.instanceConnectionName={TEST_SQL_INSTANCE}",
+        *PRODUCTION,
         "--set",
         "seed.enabled=true,newRelic.enabled=true,prometheusRule.enabled=true",
     ),
@@ -152,6 +147,20 @@ def render_text(*args: str, kube_version: str | None = None) -> str:
 
 def render(*args: str) -> list[Obj]:
     return [doc for doc in yaml.safe_load_all(render_text(*args)) if doc]
+
+
+def render_error(*args: str) -> str:
+    """What `helm template` says refusing values that must not render (it fails if they do)."""
+    _dependencies_built()
+    result = subprocess.run(
+        [helm_binary(), "template", RELEASE, str(CHART), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert result.returncode != 0, f"rendered: {' '.join(args)}"
+    return result.stderr
 
 
 def of_kind(objects: list[Obj], kind: str) -> list[Obj]:

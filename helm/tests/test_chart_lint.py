@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from chart_render import CHART, LIBRARY, REPO, SCENARIOS, _dependencies_built, helm_binary, run_helm
+from chart_render import (
+    CHART,
+    LIBRARY,
+    REPO,
+    SCENARIOS,
+    _dependencies_built,
+    render_error,
+    run_helm,
+)
 
 
 def test_library_chart_lints() -> None:
@@ -49,16 +56,7 @@ def test_chart_lints(name: str) -> None:
 )
 def test_values_schema_refuses(setting: str, complaint: str) -> None:
     """values.schema.json stops a typo'd key, an unknown value and the tag `latest`."""
-    _dependencies_built()
-    result = subprocess.run(
-        [helm_binary(), "template", "x", str(CHART), "--set", setting],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-    )
-    assert result.returncode != 0, f"--set {setting} rendered"
-    assert complaint in result.stderr, result.stderr
+    assert complaint in render_error("--set", setting)
 
 
 def _leaves(node: object, prefix: str = "") -> list[str]:

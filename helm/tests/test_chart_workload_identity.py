@@ -3,22 +3,17 @@ own Google service account, the project a required value (helm/values/production
 
 from __future__ import annotations
 
-import subprocess
-
 from chart_render import (
-    CHART,
     RELEASE,
-    REPO,
     SCENARIOS,
     TEST_PROJECT,
     TEST_SQL_INSTANCE,
     VALUES,
-    _dependencies_built,
-    helm_binary,
     of_kind,
     one,
     pod_specs,
     render,
+    render_error,
 )
 
 ANNOTATION = "iam.gke.io/gcp-service-account"
@@ -57,27 +52,15 @@ def test_a_service_can_name_another_google_account() -> None:
 
 
 def test_production_without_the_project_fails_naming_it() -> None:
-    _dependencies_built()
-    result = subprocess.run(
-        [
-            helm_binary(),
-            "template",
-            RELEASE,
-            str(CHART),
-            "-f",
-            str(VALUES / "production.yaml"),
-            "--set",
-            "image.tag=0123456789ab",
-            "--set",
-            f"cloudSqlProxy.instanceConnectionName={TEST_SQL_INSTANCE}",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
+    error = render_error(
+        "-f",
+        str(VALUES / "production.yaml"),
+        "--set",
+        "image.tag=0123456789ab",
+        "--set",
+        f"cloudSqlProxy.instanceConnectionName={TEST_SQL_INSTANCE}",
     )
-    assert result.returncode != 0, "production.yaml rendered without a project"
-    assert "workloadIdentity.projectId is required" in result.stderr
+    assert "workloadIdentity.projectId is required" in error
 
 
 def test_off_outside_gke() -> None:
