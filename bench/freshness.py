@@ -11,6 +11,9 @@ recipes a minute, an answer asked again after t seconds is still a hit with prob
 (1 - p) ** (rate / 60 * t). Left out: the `words` stamp, which only a recipe that brings a word
 the corrector did not know gives (to answers whose words were corrected). Needs PostgreSQL
 (`make services`); creates and drops a database. Writes bench/out/freshness.json.
+
+A stale answer is not searched in full again but caught up with the recipes written since
+(`X-Cache: delta`): what that costs beside a full search is `bench/catchup.py`'s.
 """
 
 from __future__ import annotations

@@ -48,6 +48,9 @@ start_linux() {
   if [ "$(psql_admin "-c \"SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER'\"")" != 1 ]; then
     psql_admin "-c \"CREATE ROLE $DB_USER LOGIN CREATEDB PASSWORD '$DB_PASSWORD'\""
   fi
+  # The tests drop their databases WITH (FORCE), which must also end an autovacuum worker
+  # that happens to be in one: that takes pg_signal_backend.
+  psql_admin "-c \"GRANT pg_signal_backend TO $DB_USER\""
   if [ "$(psql_admin "-c \"SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'\"")" != 1 ]; then
     psql_admin "-c \"CREATE DATABASE $DB_NAME OWNER $DB_USER\""
   fi
@@ -68,6 +71,7 @@ start_macos() {
   if [ "$("$psql" -d postgres -qtAX -c "SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER'")" != 1 ]; then
     "$psql" -d postgres -v ON_ERROR_STOP=1 -qc "CREATE ROLE $DB_USER LOGIN CREATEDB PASSWORD '$DB_PASSWORD'"
   fi
+  "$psql" -d postgres -v ON_ERROR_STOP=1 -qc "GRANT pg_signal_backend TO $DB_USER"
   if [ "$("$psql" -d postgres -qtAX -c "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" != 1 ]; then
     "$psql" -d postgres -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $DB_NAME OWNER $DB_USER"
   fi

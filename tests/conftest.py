@@ -82,7 +82,7 @@ async def _clone(servers: ServerUrls, template: str) -> str:
     return name
 
 
-async def _drop(servers: ServerUrls, name: str) -> None:
+async def drop_database(servers: ServerUrls, name: str) -> None:
     admin = await _admin(servers)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -97,7 +97,7 @@ async def database(servers: ServerUrls, template_db: str) -> AsyncIterator[str]:
     try:
         yield with_database(servers.postgres, name)
     finally:
-        await _drop(servers, name)
+        await drop_database(servers, name)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ async def shared_database(servers: ServerUrls, template_db: str) -> AsyncIterato
     try:
         yield with_database(servers.postgres, name)
     finally:
-        await _drop(servers, name)
+        await drop_database(servers, name)
 
 
 #: Tests fire requests faster than a person, from one address: limits that the tests of the
@@ -197,6 +197,14 @@ async def vhost(servers: ServerUrls) -> AsyncIterator[str]:
         yield servers.rabbitmq_vhost(name)
     finally:
         await servers.ctl("delete_vhost", name)
+
+
+@pytest.fixture
+async def redis(servers: ServerUrls) -> AsyncIterator[Redis]:
+    """A client of the test Redis server."""
+    client = Redis.from_url(servers.redis)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture

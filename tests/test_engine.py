@@ -44,13 +44,6 @@ FEED = list(catalogue_documents("feed"))
 SEARCH = "/api/v1/recipes/search"
 
 
-@pytest.fixture
-async def redis(servers: ServerUrls) -> Any:
-    client = Redis.from_url(servers.redis)
-    yield client
-    await client.aclose()
-
-
 async def count_titles(dsn: str, title: str) -> int:
     conn = await asyncpg.connect(dsn)
     try:

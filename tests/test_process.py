@@ -17,7 +17,7 @@ import pytest
 
 from pantry_common import head_revision
 
-from .conftest import with_database
+from .conftest import drop_database, with_database
 from .servers import ServerUrls, free_port
 
 pytestmark = pytest.mark.integration
@@ -33,8 +33,8 @@ async def empty_database(servers: ServerUrls) -> AsyncIterator[str]:
     try:
         yield with_database(servers.postgres, name)
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+        await drop_database(servers, name)
 
 
 def _env(dsn: str, servers: ServerUrls, **extra: str) -> dict[str, str]:

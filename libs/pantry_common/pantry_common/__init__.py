@@ -60,7 +60,15 @@ if _typing.TYPE_CHECKING:
     from ._redis import create_redis
     from ._refresh import RefreshGate, mark_refresh
     from ._reload import source_dirs
-    from ._search import CacheState, RefreshStatus, SearchPage, have_kinds, search_recipes
+    from ._search import (
+        Basis,
+        CacheState,
+        RefreshStatus,
+        SearchPage,
+        catch_up,
+        have_kinds,
+        search_recipes,
+    )
     from ._settings import CommonSettings
     from ._store import seed_catalogue, upsert_recipe
     from ._telemetry import (
@@ -83,6 +91,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "AcceptedData": ("._messages", "AcceptedData"),
     "AddressRefused": ("._urls", "AddressRefused"),
     "AnalysedRecipe": ("._recipes", "AnalysedRecipe"),
+    "Basis": ("._search", "Basis"),
     "CacheState": ("._search", "CacheState"),
     "CatalogueChange": ("._changes", "CatalogueChange"),
     "ChangeAnnouncer": ("._changes", "ChangeAnnouncer"),
@@ -125,6 +134,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "background_transaction": ("._telemetry", "background_transaction"),
     "build_query": ("._query", "build_query"),
     "catalogue_documents": ("._recipes", "catalogue_documents"),
+    "catch_up": ("._search", "catch_up"),
     "check_postgres": ("._health", "check_postgres"),
     "check_public_url": ("._urls", "check_public_url"),
     "check_redis": ("._health", "check_redis"),
@@ -206,6 +216,7 @@ __all__ = [
     "AcceptedData",
     "AddressRefused",
     "AnalysedRecipe",
+    "Basis",
     "CacheState",
     "CatalogueChange",
     "ChangeAnnouncer",
@@ -248,6 +259,7 @@ __all__ = [
     "background_transaction",
     "build_query",
     "catalogue_documents",
+    "catch_up",
     "check_postgres",
     "check_public_url",
     "check_redis",

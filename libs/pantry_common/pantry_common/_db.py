@@ -38,6 +38,10 @@ async def create_pool(
             max_size=settings.db_pool_max,
             init=_init_connection,
             command_timeout=settings.db_statement_timeout_ms / 1000 + 1,
+            # A search statement of the richest shape (text, foods that stand for several,
+            # every filter, catching up) is over asyncpg's default of 15 kB, and one over it
+            # is parsed and planned at every execution: prepared once, as the others are.
+            max_cacheable_statement_size=64 * 1024,
             server_settings={
                 "statement_timeout": str(settings.db_statement_timeout_ms),
                 "application_name": "pantry",

@@ -10,7 +10,8 @@ import asyncpg
 from ._foods import FoodVocabulary
 from ._query import SearchQuery
 
-CacheState = Literal["hit", "miss", "bypass"]
+# `delta`: a cached answer brought up to date with the recipes stored since (`catch_up`).
+CacheState = Literal["hit", "delta", "miss", "bypass"]
 RefreshStatus = Literal["refreshing", "complete"]
 
 # Misspelt words are corrected to the nearest known word (trigram similarity, threshold 0.3);
@@ -56,6 +57,22 @@ _PARAMS_CTE = """params AS (
            $11::int[] AS group_of
 )"""
 
+# Catching up (`catch_up`): $12 the cached page's recipes, $13 the snapshot its search saw.
+# `delta`: the recipes written since, seen by the written_by index from the snapshot's xmin;
+# `changed` if one of them was there already (an update, not an arrival).
+_CATCH_UP_CTES = """since AS (SELECT $12::bigint[] AS kept, $13::text::pg_snapshot AS snapshot),
+delta AS (
+    SELECT coalesce(array_agg(d.recipe_id), '{}') AS ids,
+           coalesce(bool_or(pg_visible_in_snapshot(d.created_by, x.snapshot)), false) AS changed
+    FROM recipe_search d, since x
+    WHERE d.written_by >= pg_snapshot_xmin((SELECT snapshot FROM since))
+      AND NOT pg_visible_in_snapshot(d.written_by, x.snapshot)
+),
+among AS (SELECT (SELECT kept FROM since) || (SELECT ids FROM delta) AS ids)"""
+# (The cast makes ANY take the array, not the subquery's rows.)
+_IN_AMONG = "recipe_id = ANY((SELECT ids FROM among)::bigint[])"
+_AMONG = f"(SELECT * FROM recipe_search WHERE {_IN_AMONG} OFFSET 0)"
+
 
 # Food names as ids (`food_terms`). A name no recipe uses has no id: it covers, or excludes,
 # nothing, as it would by name.
@@ -98,6 +115,28 @@ class SearchPage:
     total: int
     results: list[dict[str, Any]]
     corrected: str | None
+    #: The snapshot its statement saw (`pg_current_snapshot()`), and for text whether the
+    #: matches have every word: what `catch_up` needs to bring it up to date.
+    snapshot: str | None = None
+    all_words: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Basis:
+    """What a cached page was computed from: the snapshot, its recipes in order, its total."""
+
+    snapshot: str
+    ids: list[int]
+    total: int
+    all_words: bool | None
+
+    @classmethod
+    def of(cls, page: SearchPage) -> Basis | None:
+        """None when the page cannot be caught up: no snapshot, or no recipes to anchor it."""
+        if page.snapshot is None or not page.results:
+            return None
+        ids = [int(r["id"]) for r in page.results]
+        return cls(page.snapshot, ids, page.total, page.all_words)
 
 
 def have_kinds(query: SearchQuery, vocab: FoodVocabulary) -> list[str]:
@@ -171,7 +210,7 @@ def _order(query: SearchQuery, p: str) -> str:
     return f"{p}score DESC, {p}id"
 
 
-def build_sql(query: SearchQuery, groups: int = 0) -> str:
+def build_sql(query: SearchQuery, groups: int = 0, *, catching_up: bool = False) -> str:
     """The statement for this shape of query: only the filters it uses, so plans stay sharp.
 
     Parameters: $1 words, $2 foods covered by `have`, $3 exclude, $4 diets, $5 max_time,
@@ -180,27 +219,42 @@ def build_sql(query: SearchQuery, groups: int = 0) -> str:
 
     Matches are found in the narrow `recipe_search` (text) or `recipe_foods` (`have` alone)
     tables; the wide recipe rows are read for the page only. `total` counts every match.
+
+    `catching_up`: the same search among the recipes $12 and those written since the snapshot
+    $13 only (`catch_up`).
     """
     ctes = [_PARAMS_CTE]
+    if catching_up:
+        ctes.append(_CATCH_UP_CTES)
     if query.have:
         ctes.append(_have_cte(groups))
     if query.exclude:
         ctes.append(_EXCLUDED_CTE)
-    ctes.extend(_text_ctes(query, groups) if query.text else _have_ctes(query, groups))
+    table = _AMONG if catching_up else "recipe_search"
+    if query.text:
+        ctes.extend(_text_ctes(query, groups, table))
+        all_words = "(SELECT total FROM and_pass) > 0"
+    else:
+        ctes.extend(_have_ctes(query, groups, catching_up))
+        all_words = "NULL::boolean"
+    changed = "(SELECT changed FROM delta)" if catching_up else "false"
     head = ",\n".join(ctes)
     return f"""WITH {head}
-SELECT {_COLUMNS}, p.score, p.total, (SELECT text FROM tsq) AS corrected
+SELECT {_COLUMNS}, p.score, p.total, (SELECT text FROM tsq) AS corrected,
+       pg_current_snapshot()::text AS snapshot, {all_words} AS all_words, {changed} AS changed
 FROM page p JOIN recipes r ON r.id = p.id
 ORDER BY {_order(query, "p.")}"""
 
 
-def _have_ctes(query: SearchQuery, groups: int) -> list[str]:
+def _have_ctes(query: SearchQuery, groups: int, catching_up: bool = False) -> list[str]:
     """`have` without text: the coverage of every recipe with one of the foods.
 
     Computed once a row: the OFFSET 0 keeps the subquery from being folded into each use.
     """
     where = _filters(query)
-    join = " JOIN recipe_search s ON s.recipe_id = f.recipe_id" if where else ""
+    if catching_up:
+        where += f" AND f.{_IN_AMONG}"
+    join = " JOIN recipe_search s ON s.recipe_id = f.recipe_id" if _filters(query) else ""
     return [
         "tsq AS (SELECT ''::text AS text)",
         f"""hits AS (
@@ -245,7 +299,7 @@ _BRANCHES = (
 )
 
 
-def _text_ctes(query: SearchQuery, groups: int) -> list[str]:
+def _text_ctes(query: SearchQuery, groups: int, table: str = "recipe_search") -> list[str]:
     """Text, with or without `have`: recipes with every word, or with any when none has every
     word (scored half), by text rank (title > ingredients > description), title similarity and
     coverage.
@@ -267,8 +321,8 @@ def _text_ctes(query: SearchQuery, groups: int) -> list[str]:
     included. With every one of several words, the rank is bounded by 1 only; with no bar (too
     few likely matches), every match is scored.
 
-    (Kept under asyncpg's 15 kB for statements it prepares once: over it, every execution is
-    parsed and planned anew.)
+    (The pool prepares statements up to 64 kB once, `create_pool`: asyncpg's default of 15 kB
+    is less than the richest shapes take.)
     """
     has_have = bool(query.have)
     # Pantry orders (fewest missing, most used) come before the score: as a row compared.
@@ -339,8 +393,7 @@ def _text_ctes(query: SearchQuery, groups: int) -> list[str]:
 
         # The matches with the query words (the branch's way) in their title (GIN).
         titles = (
-            f"(SELECT * FROM recipe_search s WHERE s.title_lexemes @@ (SELECT {b.q} FROM tsq)"
-            " OFFSET 0)"
+            f"(SELECT * FROM {table} s WHERE s.title_lexemes @@ (SELECT {b.q} FROM tsq) OFFSET 0)"
         )
         need = f"(score - {_SLACK}) / {0.2 if b.half else 0.4}"
         aggregates = ", ".join(
@@ -360,7 +413,7 @@ def _text_ctes(query: SearchQuery, groups: int) -> list[str]:
             # a title without a query word (most titles).
             f"{name}_pass AS MATERIALIZED (\n    SELECT count(*) AS total, {aggregates} FROM ("
             f"SELECT h.recipe_id AS id{kept}, CASE WHEN {check('h.max_body_rank')}"
-            f" THEN {exact} END AS score FROM {matches('recipe_search', f', {name}_need x')}"
+            f" THEN {exact} END AS score FROM {matches(table, f', {name}_need x')}"
             " OFFSET 0) h\n)",
             # And those with a query word in the title, with their own bound (again, some).
             f"{name}_titled AS (\n    SELECT h.recipe_id AS id{kept}, {exact} AS score"
@@ -389,10 +442,43 @@ def _text_ctes(query: SearchQuery, groups: int) -> list[str]:
 async def search_recipes(
     conn: asyncpg.Pool | asyncpg.Connection[Any], query: SearchQuery, vocab: FoodVocabulary
 ) -> SearchPage:
-    standing = stand_ins(query, vocab)
-    args = sql_args(query, vocab)
     groups = len(have_groups(query, vocab))
-    rows = await conn.fetch(build_sql(query, groups), *args)
+    rows = await conn.fetch(build_sql(query, groups), *sql_args(query, vocab))
+    page = _page(query, vocab, rows)
+    if rows:
+        return page
+    return replace(page, total=await _count_only(conn, query, vocab))
+
+
+async def catch_up(
+    conn: asyncpg.Pool | asyncpg.Connection[Any],
+    query: SearchQuery,
+    vocab: FoodVocabulary,
+    basis: Basis,
+) -> SearchPage | None:
+    """The page `basis` was, brought up to date: the same search among its recipes and those
+    written since its snapshot only, a few rows instead of every match. Exact, because a
+    recipe's score and order depend on it and the query alone: a new match either enters
+    the page or counts in the total.
+
+    None when only a full search can tell: a recipe written since was there before (it
+    changed, and may have left or entered anywhere), text whose matches change from some
+    words to every word, or a later page that a new recipe would push along.
+    """
+    first = replace(query, offset=0)
+    groups = len(have_groups(first, vocab))
+    args = [*sql_args(first, vocab), basis.ids, basis.snapshot]
+    rows = await conn.fetch(build_sql(first, groups, catching_up=True), *args)
+    if not rows or rows[0]["changed"] or rows[0]["all_words"] is not basis.all_words:
+        return None
+    if query.offset and rows[0]["id"] != basis.ids[0]:
+        return None
+    page = _page(query, vocab, rows)
+    return replace(page, total=basis.total + page.total - len(basis.ids))
+
+
+def _page(query: SearchQuery, vocab: FoodVocabulary, rows: list[asyncpg.Record]) -> SearchPage:
+    standing = stand_ins(query, vocab)
     results: list[dict[str, Any]] = []
     for row in rows:
         item: dict[str, Any] = {
@@ -412,9 +498,16 @@ async def search_recipes(
             item["missing"] = [f for f in foods if f not in standing]
             item["missing_count"] = len(item["missing"])
         results.append(item)
-    total = rows[0]["total"] if rows else await _count_only(conn, query, vocab)
-    corrected = rows[0]["corrected"] if rows else None
-    return SearchPage(total=total, results=results, corrected=corrected or None)
+    if not rows:
+        return SearchPage(total=0, results=[], corrected=None)
+    first = rows[0]
+    return SearchPage(
+        total=first["total"],
+        results=results,
+        corrected=first["corrected"] or None,
+        snapshot=first["snapshot"],
+        all_words=first["all_words"],
+    )
 
 
 async def _count_only(

@@ -70,7 +70,7 @@ WITH search AS (
         total_time_min = excluded.total_time_min, title_trgm = excluded.title_trgm,
         food_ids = excluded.food_ids, closure_ids = excluded.closure_ids,
         diets = excluded.diets, cuisine_key = excluded.cuisine_key,
-        document = excluded.document
+        document = excluded.document, written_by = pg_current_xact_id()
     RETURNING recipe_id, food_ids, food_count
 )
 INSERT INTO recipe_foods (recipe_id, food_ids, food_count)

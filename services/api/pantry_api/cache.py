@@ -1,12 +1,16 @@
 """The api's cache of search answers: it alone writes, reads and expires them.
 
 An answer is a Redis hash: the response bytes (`b`), the catalogue clock read before it was
-computed (`c`), the terms it depends on (`t`, one a line) and, while its search is refreshing,
-the search id (`r`). One script reads it on a hit: the bytes come back only if no term has been
-stamped after the clock (no stored recipe can change the answer) and, for an answer that says
-`refreshing`, only while the refresh is still running; else it is a miss, and the route computes
-the answer anew. What changes the catalogue only stamps terms (`pantry_common.ChangeAnnouncer`):
-it never learns what is cached.
+computed (`c`), the terms it depends on (`t`, one a line), while its search is refreshing the
+search id (`r`), and what it was computed from (`s` the PostgreSQL snapshot, `i` its page's
+recipe ids, `n` its total, `w` whether its text matches had every word: `pantry_common.Basis`).
+One script reads it on a hit: the bytes come back only if no term has been stamped after the
+clock (no stored recipe can change the answer) and, for an answer that says `refreshing`, only
+while the refresh is still running. Else, when it has a basis, the basis comes back, and the
+route brings the page up to date with the recipes written since (`pantry_common.catch_up`, a
+few rows: `delta`); without one it is a miss, and the route computes the answer anew. What
+changes the catalogue only stamps terms (`pantry_common.ChangeAnnouncer`): it never learns
+what is cached.
 
 After a Redis failure the cache is skipped for `cooldown` seconds (answers come from
 PostgreSQL, marked `bypass`), then tried again: no restart is needed when Redis returns. The
@@ -17,15 +21,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
 
 from pantry_common import (
     WORDS_TAG,
+    Basis,
     FoodVocabulary,
     Keys,
     SearchPage,
@@ -40,23 +46,42 @@ log = logging.getLogger(__name__)
 
 # KEYS[1] the answer; ARGV[1] the stamp key prefix, ARGV[2] the refresh key prefix.
 _HIT = """
-local e = redis.call('HMGET', KEYS[1], 'b', 'c', 't', 'r')
+local e = redis.call('HMGET', KEYS[1], 'b', 'c', 't', 'r', 's', 'i', 'n', 'w')
 if not e[1] then return false end
+local fresh = true
 if e[4] and e[4] ~= '' then
   local state = redis.call('GET', ARGV[2] .. e[4])
-  if state ~= 'requested' and state ~= 'running' then return false end
+  if state ~= 'requested' and state ~= 'running' then fresh = false end
 end
-if e[3] and e[3] ~= '' then
+if fresh and e[3] and e[3] ~= '' then
   local names = {}
   for tag in string.gmatch(e[3], '[^\\n]+') do names[#names + 1] = ARGV[1] .. tag end
   local clock = tonumber(e[2])
   local stamps = redis.call('MGET', unpack(names))
   for i = 1, #stamps do
-    if stamps[i] and tonumber(stamps[i]) > clock then return false end
+    if stamps[i] and tonumber(stamps[i]) > clock then fresh = false; break end
   end
 end
-return e[1]
+if fresh then return e[1] end
+if e[5] and e[5] ~= '' then return {e[5], e[6], e[7], e[8]} end
+return false
 """
+
+Cached = bytes | Basis | None
+
+
+def cached_value(value: Any) -> Cached:
+    """What the script gave: the bytes of a true answer, the basis of one to catch up, or
+    nothing."""
+    if value is None or isinstance(value, bytes):
+        return value
+    snapshot, ids, total, all_words = (v.decode() for v in value)
+    return Basis(
+        snapshot=snapshot,
+        ids=[int(i) for i in ids.split(",")],
+        total=int(total),
+        all_words=None if all_words == "" else all_words == "1",
+    )
 
 
 async def answer_tags(
@@ -105,9 +130,9 @@ class ResponseCache:
         """The script call of `get`, for a caller that sends it in a pipeline with others."""
         return self._hit, [key], self._args
 
-    async def get(self, key: str) -> tuple[bool, bytes | None]:
-        """(usable, value): usable is False when Redis could not be asked; the value is None
-        when there is no answer, or none that is still true."""
+    async def get(self, key: str) -> tuple[bool, Cached]:
+        """(usable, value): usable is False when Redis could not be asked; the value is the
+        answer's bytes, the basis of one no longer true that can be caught up, or None."""
         if not self.available:
             return False, None
         try:
@@ -115,7 +140,7 @@ class ResponseCache:
         except (RedisError, OSError) as exc:
             self.failed(exc)
             return False, None
-        return True, cast(bytes | None, value)  # decode_responses is off: bytes
+        return True, cached_value(value)  # decode_responses is off: bytes
 
     async def clock(self) -> int | None:
         """The catalogue clock, read before an answer is computed; None: do not cache it."""
@@ -129,19 +154,41 @@ class ResponseCache:
         return int(value or 0)
 
     async def set(
-        self, key: str, value: bytes, *, clock: int, tags: list[str], refreshing: str | None
+        self,
+        key: str,
+        value: bytes,
+        *,
+        clock: int,
+        tags: list[str],
+        refreshing: str | None,
+        basis: Basis | None = None,
     ) -> bool:
-        """Store an answer computed after `clock` was read, with the terms it depends on and,
-        when it says `refreshing`, the search whose refresh it waits for."""
+        """Store an answer computed after `clock` was read, with the terms it depends on,
+        when it says `refreshing` the search whose refresh it waits for, and what it was
+        computed from (None: it cannot be caught up, only computed anew)."""
+        fields: dict[FieldT, EncodableT] = {
+            "b": value,
+            "c": clock,
+            "t": "\n".join(tags),
+            "r": refreshing or "",
+            "s": "",
+            "i": "",
+            "n": "",
+            "w": "",
+        }
+        if basis is not None:
+            fields.update(
+                s=basis.snapshot,
+                i=",".join(map(str, basis.ids)),
+                n=basis.total,
+                w="" if basis.all_words is None else int(basis.all_words),
+            )
         if not self.available:
             return False
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.delete(key)
-                pipe.hset(
-                    key,
-                    mapping={"b": value, "c": clock, "t": "\n".join(tags), "r": refreshing or ""},
-                )
+                pipe.hset(key, mapping=fields)
                 pipe.expire(key, self.ttl_seconds)
                 await pipe.execute()
         except (RedisError, OSError) as exc:

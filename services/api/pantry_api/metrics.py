@@ -12,7 +12,7 @@ HTTP_LATENCY = Histogram(
 )
 CACHE_RESULTS = Counter(
     "pantry_search_cache_total",
-    "Search responses by cache outcome (hit, miss, bypass).",
+    "Search responses by cache outcome (hit, delta, miss, bypass).",
     ["result"],
 )
 RATE_LIMITED = Counter(

@@ -72,7 +72,7 @@ class RecipeSummary(BaseModel):
 class SearchResponse(BaseModel):
     search_id: str
     query: NormalisedQuery
-    cache: Literal["hit", "miss", "bypass"]
+    cache: Literal["hit", "delta", "miss", "bypass"]
     status: Literal["refreshing", "complete"]
     events_url: str | None
     total: int

@@ -6,9 +6,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from pantry_common import (
+    WORDS_TAG,
+    Basis,
     CacheState,
     RefreshStatus,
     SearchPage,
+    catch_up,
     search_recipes,
 )
 
@@ -39,18 +42,23 @@ async def search(state: State, request: Request) -> Response:
     query = search_query(state.vocab, request.scope["query_string"])
     key = query.cache_key(state.common.redis_prefix)
     usable, cached = await state.cache.get(key)
-    if cached is not None:
+    if isinstance(cached, bytes):
         CACHE_RESULTS.labels("hit").inc()
         return Response(cached, media_type="application/json", headers={"X-Cache": "hit"})
 
-    outcome: CacheState = "miss" if usable else "bypass"
     events_url = state.events_url(query.search_id)
 
-    async def produce() -> tuple[SearchPage, RefreshStatus]:
+    async def produce() -> tuple[SearchPage, RefreshStatus, CacheState]:
         # Read before the query: a recipe announced after this makes the answer stale.
         clock = await state.cache.clock() if usable else None
+        outcome: CacheState = "miss" if usable else "bypass"
+        page = None
         with postgres_required():
-            page = await search_recipes(state.pool, query, state.vocab)
+            if cached is not None:
+                page = await catch_up(state.pool, query, state.vocab, cached)
+                outcome = "delta" if page is not None else outcome
+            if page is None:
+                page = await search_recipes(state.pool, query, state.vocab)
         status = await state.gate.request(query)
         if status == "refreshing":
             state.relay.wake()
@@ -65,10 +73,12 @@ async def search(state: State, request: Request) -> Response:
                 clock=clock,
                 tags=tags,
                 refreshing=query.search_id if status == "refreshing" else None,
+                # A corrected text can change with a word first known later: computed anew.
+                basis=None if WORDS_TAG in tags else Basis.of(page),
             )
-        return page, status
+        return page, status, outcome
 
-    page, status = await state.single_flight(key, produce)
+    page, status, outcome = await state.single_flight(key, produce)
     CACHE_RESULTS.labels(outcome).inc()
     return Response(
         render_search(query, page, cache=outcome, status=status, events_url=events_url),
