@@ -26,7 +26,7 @@ if _typing.TYPE_CHECKING:
     from ._http import JSON_ERRORS, error_response, health_routes, up_when
     from ._ingredients import ParsedIngredient, parse_ingredient
     from ._keys import Keys
-    from ._lane import is_watched, offer_request, take_watched, watch_search
+    from ._lane import is_watched, take_watched, watch_search
     from ._logging import configure_logging, log_context
     from ._messages import (
         ENVELOPE,
@@ -175,7 +175,6 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "store_recipes": ("._store", "store_recipes"),
     "watch_search": ("._lane", "watch_search"),
     "take_watched": ("._lane", "take_watched"),
-    "offer_request": ("._lane", "offer_request"),
     "is_watched": ("._lane", "is_watched"),
 }
 
@@ -303,7 +302,6 @@ __all__ = [
     "upsert_recipe",
     "wrap_asgi",
     "is_watched",
-    "offer_request",
     "take_watched",
     "watch_search",
     "store_recipes",

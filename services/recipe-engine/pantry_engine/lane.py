@@ -15,7 +15,14 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from pantry_common import Envelope, Keys, SearchRequested, log_context, take_watched
+from pantry_common import (
+    Envelope,
+    Keys,
+    SearchRequested,
+    background_transaction,
+    log_context,
+    take_watched,
+)
 
 from .handlers import SearchHandler
 from .metrics import WATCHED_TAKEN
@@ -86,7 +93,10 @@ class WatchedLane:
             if not isinstance(payload, SearchRequested):
                 WATCHED_TAKEN.labels("ignored").inc()
                 return
-            with log_context(message_id=str(envelope.id), lane="watched"):
+            with (
+                log_context(message_id=str(envelope.id), lane="watched"),
+                background_transaction("watched search", "Engine", envelope.headers),
+            ):
                 try:
                     await self.handler.handle(envelope, payload)
                 except asyncio.CancelledError:
