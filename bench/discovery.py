@@ -2,9 +2,11 @@
 
 * search → first `search.results` event on an SSE client, p50 and p99 (local sources: the
   bundled feed), one search at a time, each a different dish;
+* the same while a burst of `--backlog` distinct searches (10,000) waits in the engine's queue:
+  the page's subscription puts its search on the watched lane, ahead of the queue;
 * the engine: recipes analysed and stored per second by one process.
 
-    python -m bench.discovery [--searches 60] [--recipes 4000]
+    python -m bench.discovery [--searches 60] [--backlog 10000] [--recipes 4000]
 
 Needs the servers of `make services`. Creates and drops its own database and vhost.
 """
@@ -30,6 +32,7 @@ import asyncpg
 import httpx
 
 from pantry_common import (
+    SEARCH_QUEUE,
     CommonSettings,
     Envelope,
     FoodVocabulary,
@@ -107,6 +110,38 @@ async def first_results(api: httpx.AsyncClient, sse: httpx.AsyncClient, q: str) 
     return None
 
 
+def burst_message(vocab: FoodVocabulary, i: int) -> Envelope:
+    query = build_query(vocab, q=f"burst{i} soup")
+    return Envelope.wrap(
+        SearchRequested(
+            search_id=uuid.UUID(query.search_id),
+            criteria=SearchCriteria(**query.criteria()),
+        )
+    )
+
+
+def summary(searches: int, timings: list[float]) -> dict[str, Any]:
+    if not timings:
+        return {"searches": searches, "with_results": 0}
+    return {
+        "searches": searches,
+        "with_results": len(timings),
+        "p50_ms": round(statistics.median(timings), 1),
+        "p99_ms": round(percentile(timings, 99), 1),
+        "max_ms": round(max(timings), 1),
+    }
+
+
+def report(what: str, r: dict[str, Any]) -> None:
+    if not r["with_results"]:
+        print(f"{what}: no search had live results")
+        return
+    print(
+        f"{what} ({r['with_results']}/{r['searches']} searches): "
+        f"p50 {r['p50_ms']} ms  p99 {r['p99_ms']} ms  max {r['max_ms']} ms"
+    )
+
+
 def variants(count: int, group: int) -> list[dict[str, Any]]:
     """Distinct recipes: catalogue dishes renamed with a group token the search can find."""
     base = list(catalogue_documents("feed")) + list(catalogue_documents("starter"))
@@ -124,6 +159,7 @@ async def main() -> int:
     parser.add_argument("--searches", type=int, default=60)
     parser.add_argument("--recipes", type=int, default=4000)
     parser.add_argument("--group", type=int, default=200)
+    parser.add_argument("--backlog", type=int, default=10_000, help="queued searches")
     args = parser.parse_args()
     common = CommonSettings()
     admin = os.environ.get("PANTRY_TEST_DATABASE_URL") or str(common.database_url)
@@ -168,17 +204,54 @@ async def main() -> int:
                 took = await first_results(api, sse, dish)
                 if took is not None:
                     timings.append(took)
-        results["search_to_first_results"] = {
-            "searches": len(dishes),
-            "with_results": len(timings),
-            "p50_ms": round(statistics.median(timings), 1),
-            "p99_ms": round(percentile(timings, 99), 1),
-            "max_ms": round(max(timings), 1),
+        results["search_to_first_results"] = summary(len(dishes), timings)
+        report("search → first search.results", results["search_to_first_results"])
+
+        # A burst: distinct searches queued (as the outbox relays them; the engine stopped
+        # meanwhile, so that all of them wait), then users' searches, one at a time.
+        procs[2].terminate()
+        procs[2].wait(30)
+        vocab = FoodVocabulary.default()
+        connection = await aio_pika.connect(amqp)
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange("pantry")
+        started = time.perf_counter()
+        for start in range(0, args.backlog, 500):
+            await asyncio.gather(
+                *(
+                    exchange.publish(to_message(burst_message(vocab, i)), "search.requested")
+                    for i in range(start, min(start + 500, args.backlog))
+                )
+            )
+        print(f"{args.backlog} searches queued in {time.perf_counter() - started:.1f} s")
+        procs[2] = subprocess.Popen([sys.executable, "-m", "pantry_engine"], env=env)
+        await wait_ready(f"http://127.0.0.1:{engine_port}/ready")
+        queue = await channel.declare_queue(SEARCH_QUEUE, passive=True)
+        queued = queue.declaration_result.message_count or 0
+        timings = []
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}", timeout=60) as api,
+            httpx.AsyncClient(timeout=60) as sse,
+        ):
+            # Feed dishes the first part did not search for: each finds live results.
+            feed_dishes = [d["name"] for d in catalogue_documents("feed")]
+            later = feed_dishes[args.searches : args.searches + 20]
+            for dish in later:
+                took = await first_results(api, sse, dish)
+                if took is not None:
+                    timings.append(took)
+        queue = await channel.declare_queue(SEARCH_QUEUE, passive=True)
+        left = queue.declaration_result.message_count or 0
+        await queue.purge()
+        await connection.close()
+        results["burst"] = {
+            "queued": queued,
+            "still_queued_after": left,
+            **summary(len(later), timings),
         }
-        r = results["search_to_first_results"]
-        print(
-            f"search → first search.results ({r['with_results']}/{r['searches']} searches): "
-            f"p50 {r['p50_ms']} ms  p99 {r['p99_ms']} ms  max {r['max_ms']} ms"
+        report(
+            f"with {queued} searches queued ({left} still queued after)",
+            results["burst"],
         )
 
         # The engine alone, on a feed of distinct recipes: one process, default concurrency.
@@ -194,7 +267,6 @@ async def main() -> int:
         conn = await asyncpg.connect(dsn)
         before = await conn.fetchval("SELECT count(*) FROM recipes")
         handled_before = await conn.fetchval("SELECT count(*) FROM processed_messages")
-        vocab = FoodVocabulary.default()
         connection = await aio_pika.connect(amqp)
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.get_exchange("pantry")

@@ -26,6 +26,7 @@ if _typing.TYPE_CHECKING:
     from ._http import JSON_ERRORS, error_response, health_routes, up_when
     from ._ingredients import ParsedIngredient, parse_ingredient
     from ._keys import Keys
+    from ._lane import is_watched, take_watched, watch_search
     from ._logging import configure_logging, log_context
     from ._messages import (
         ENVELOPE,
@@ -70,7 +71,7 @@ if _typing.TYPE_CHECKING:
         search_recipes,
     )
     from ._settings import CommonSettings
-    from ._store import seed_catalogue, upsert_recipe
+    from ._store import seed_catalogue, store_recipes, upsert_recipe
     from ._telemetry import (
         background_transaction,
         linking_metadata,
@@ -171,6 +172,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "trace_headers": ("._telemetry", "trace_headers"),
     "upsert_recipe": ("._store", "upsert_recipe"),
     "wrap_asgi": ("._telemetry", "wrap_asgi"),
+    "store_recipes": ("._store", "store_recipes"),
+    "watch_search": ("._lane", "watch_search"),
+    "take_watched": ("._lane", "take_watched"),
+    "is_watched": ("._lane", "is_watched"),
 }
 
 #: The extra that brings what a module needs, for the error when it is missing.
@@ -296,4 +301,8 @@ __all__ = [
     "trace_headers",
     "upsert_recipe",
     "wrap_asgi",
+    "is_watched",
+    "take_watched",
+    "watch_search",
+    "store_recipes",
 ]

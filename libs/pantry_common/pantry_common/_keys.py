@@ -33,6 +33,26 @@ class Keys:
         """Refresh state of a search: requested, running or done (expires with the interval)."""
         return f"{self.base}:refresh:{search_id}"
 
+    def request(self, search_id: str) -> str:
+        """The `search.requested` envelope of a search's pending refresh (as the outbox sent
+        it), for the engine's watched lane; it expires with the interval."""
+        return f"{self.base}:request:{search_id}"
+
+    def watched(self, search_id: str) -> str:
+        """Set while someone subscribed to a search lately: its refresh never expires unseen."""
+        return f"{self.base}:watched:{search_id}"
+
+    @property
+    def watched_lane(self) -> str:
+        """Search ids that someone subscribed to while their refresh waited in the queue: the
+        engine takes these first, beside the queue (a bounded list of hints)."""
+        return f"{self.base}:watched-lane"
+
+    def finished(self, message_id: str) -> str:
+        """Set once a message's work is committed and its events are out: a second copy of it
+        (the queue's, after the watched lane did it) has nothing left to do."""
+        return f"{self.base}:finished:{message_id}"
+
     def events(self, search_id: str) -> str:
         """Pub/sub channel of one search's events."""
         return f"{self.base}:events:{search_id}"

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ._keys import Keys
+from ._lane import offer_request
 from ._messages import SEARCH_REQUESTED, Envelope, SearchCriteria, SearchRequested
 from ._outbox import enqueue
 from ._query import SearchQuery
@@ -82,7 +83,8 @@ class RefreshGate:
                     search_id=uuid.UUID(search_id),
                     criteria=SearchCriteria(**query.criteria()),
                 )
-                await enqueue(conn, Envelope.wrap(message, **trace_headers()), SEARCH_REQUESTED)
+                envelope = Envelope.wrap(message, **trace_headers())
+                await enqueue(conn, envelope, SEARCH_REQUESTED)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             log.warning("refresh not requested", extra={"error": repr(exc)})
             if decided is not None:  # let the next request try again
@@ -91,6 +93,13 @@ class RefreshGate:
                 except (RedisError, OSError):
                     pass
             return "complete"
+        # Committed: the engine may take it ahead of the queue if someone subscribes (not
+        # without Redis: the queue alone then).
+        if decided is not None:
+            try:
+                await offer_request(self.redis, self.keys, envelope, self.interval_seconds)
+            except (RedisError, OSError) as exc:
+                log.warning("refresh not offered to the watched lane", extra={"error": repr(exc)})
         return "refreshing"
 
 

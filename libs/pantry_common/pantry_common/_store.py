@@ -185,15 +185,31 @@ async def upsert_recipe(conn: Connection, recipe: AnalysedRecipe) -> StoredRecip
         )
         new_words = False
         if recipe.search_words:
+            # In word order, as food_terms: two writers never wait for each other crosswise.
             added = await conn.fetch(
-                "INSERT INTO search_words (word) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING"
-                " RETURNING word",
+                "INSERT INTO search_words (word) SELECT w FROM unnest($1::text[]) AS w ORDER BY w"
+                " ON CONFLICT DO NOTHING RETURNING word",
                 recipe.search_words,
             )
             new_words = bool(added)
         after = await _terms(conn, recipe_id)
     change = before.merge(after).merge(CatalogueChange(new_words=new_words))
     return StoredRecipe(id=recipe_id, slug=slug, created=created, change=change)
+
+
+async def store_recipes(conn: Connection, recipes: list[AnalysedRecipe]) -> list[StoredRecipe]:
+    """Upsert several recipes in the caller's transaction; what each became, in their order.
+
+    Written in fingerprint order: each upsert locks its recipe's row (or the fingerprint's
+    index entry) until the transaction ends, and two transactions that take the same recipes
+    in different orders would each wait for the other (a deadlock, which PostgreSQL ends by
+    failing one). In one order, the second waits for the first and then goes on.
+    """
+    order = sorted(range(len(recipes)), key=lambda i: recipes[i].fingerprint)
+    stored: dict[int, StoredRecipe] = {}
+    for i in order:
+        stored[i] = await upsert_recipe(conn, recipes[i])
+    return [stored[i] for i in range(len(recipes))]
 
 
 async def sync_vocabulary(conn: Connection, vocab: FoodVocabulary) -> int:

@@ -19,7 +19,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from pantry_common import Keys, background_transaction, read_since, split_live
+from pantry_common import Keys, background_transaction, read_since, split_live, watch_search
 
 from .metrics import (
     CONNECTIONS,
@@ -190,6 +190,10 @@ class Hub:
             self.unsubscribe(client, search_id)
             raise
         client.resume(search_id, backlog)
+        try:  # someone waits on it: the engine takes its refresh ahead of the queue
+            await watch_search(self.redis, self.keys, search_id)
+        except (RedisError, OSError) as exc:
+            log.warning("search not marked watched", extra={"error": repr(exc)})
 
     def unsubscribe(self, client: Client, search_id: str) -> None:
         client.searches.discard(search_id)

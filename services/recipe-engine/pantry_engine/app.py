@@ -33,6 +33,7 @@ from pantry_common import (
 from .consumer import Agent
 from .handlers import Deps, ImportHandler, SearchHandler
 from .http import QuietServer, health_app
+from .lane import WatchedLane
 from .metrics import QUEUE_CONSUMERS, QUEUE_DEPTH
 from .settings import EngineSettings
 from .sources import CatalogueSource, Source, TheMealDbSource, WebPageSource
@@ -126,12 +127,14 @@ async def run(common: CommonSettings, settings: EngineSettings, stop: asyncio.Ev
             web=web,
             source_timeout=settings.source_timeout_seconds,
             max_candidates=settings.max_candidates,
+            unwatched_expiry=settings.unwatched_expiry_seconds,
         )
+        searches = SearchHandler(deps)
         agents = [
             Agent(
                 topology.queues[SEARCH_QUEUE],
                 channel,
-                SearchHandler(deps),
+                searches,
                 concurrency=settings.concurrency,
                 max_attempts=settings.max_attempts,
                 retry_delay_ms=settings.retry_delay_ms,
@@ -163,13 +166,28 @@ async def run(common: CommonSettings, settings: EngineSettings, stop: asyncio.Ev
         monitor = asyncio.create_task(watch_queues(connection), name="queue-monitor")
         for agent in agents:
             await agent.start()
+        # A client of its own, whose socket waits out the blocking pop with room to spare.
+        lane_redis = create_redis(common.model_copy(update={"redis_timeout_seconds": 3.0}))
+        stack.push_async_callback(lane_redis.aclose)
+        lane = WatchedLane(
+            lane_redis,
+            keys,
+            searches,
+            concurrency=settings.watched_concurrency,
+            poll_seconds=1.0,
+        )
+        if settings.watched_concurrency:
+            lane.start()
         log.info(
             "engine ready",
             extra={"sources": [s.name for s in sources], "concurrency": settings.concurrency},
         )
         await stop.wait()
         log.info("engine stopping: no new messages, finishing those in hand")
-        await asyncio.gather(*(a.stop(settings.shutdown_grace_seconds) for a in agents))
+        await asyncio.gather(
+            lane.stop(settings.shutdown_grace_seconds),
+            *(a.stop(settings.shutdown_grace_seconds) for a in agents),
+        )
         monitor.cancel()
         server.should_exit = True
         await http_task

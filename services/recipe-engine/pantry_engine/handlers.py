@@ -9,6 +9,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -33,17 +34,29 @@ from pantry_common import (
     SearchRequested,
     SourceOutcome,
     analyse_recipe,
+    is_watched,
     mark_refresh,
+    store_recipes,
     trace_headers,
     upsert_recipe,
 )
 
 from .consumer import Permanent
-from .metrics import EVENTS_PUBLISHED, RECIPES_STORED, SOURCE_FAILURES, SOURCE_SECONDS
+from .metrics import (
+    EVENTS_PUBLISHED,
+    RECIPES_STORED,
+    REFRESHES_SKIPPED,
+    SOURCE_FAILURES,
+    SOURCE_SECONDS,
+)
 from .outcomes import ImportOutcome, SearchOutcome
 from .sources import Candidate, Source, SourceError, UrlRefused, WebPageSource
 
 log = logging.getLogger(__name__)
+
+#: How long a finished message is remembered (a second copy comes within the refresh
+#: interval, or from a redelivery soon after).
+FINISHED_SECONDS = 3600
 
 
 @dataclass
@@ -58,6 +71,8 @@ class Deps:
     web: WebPageSource
     source_timeout: float
     max_candidates: int
+    #: A refresh older than this that nobody watches is dropped (0: never).
+    unwatched_expiry: float = 0.0
 
 
 async def _claim(conn: Any, message_id: Any, kind: str) -> bool:
@@ -120,15 +135,40 @@ class SearchHandler:
         return source.name, found
 
     async def __call__(self, envelope: Envelope) -> None:
+        """A refresh from the queue: dropped when it waited past the expiry and nobody watches
+        it (its refresh state goes, so the next search of it asks again), else `handle`."""
         payload = envelope.payload
         if not isinstance(payload, SearchRequested):
             raise Permanent(f"a {payload.type} message on the search queue")
         deps, search_id = self.deps, str(payload.search_id)
+        waited = (datetime.now(UTC) - envelope.occurred_at).total_seconds()
+        if (
+            deps.unwatched_expiry
+            and waited > deps.unwatched_expiry
+            and not await is_watched(deps.redis, deps.keys, search_id)
+        ):
+            await deps.redis.delete(deps.keys.refresh(search_id))
+            await deps.pool.execute(
+                "UPDATE search_refreshes SET completed_at = now() WHERE search_id = $1", search_id
+            )
+            REFRESHES_SKIPPED.labels("expired").inc()
+            log.info("refresh expired unwatched", extra={"waited_s": round(waited, 1)})
+            return
+        await self.handle(envelope, payload)
+
+    async def handle(self, envelope: Envelope, payload: SearchRequested) -> None:
+        """Search the sources, store what they found, say what changed and that it is done;
+        for the queue's copy and the watched lane's alike, done once by the message id."""
+        deps, search_id = self.deps, str(payload.search_id)
         prior = await deps.pool.fetchval(
             "SELECT outcome FROM processed_messages WHERE message_id = $1", envelope.id
         )
-        if prior is not None:  # redelivered after its work was committed: finish the rest
-            await self._finish(payload, SearchOutcome.model_validate(prior))
+        if prior is not None:
+            if await deps.redis.exists(deps.keys.finished(str(envelope.id))):
+                REFRESHES_SKIPPED.labels("done").inc()
+                return  # the other copy did all of it
+            # Redelivered after its work was committed: finish the rest.
+            await self._finish(envelope, payload, SearchOutcome.model_validate(prior))
             return
         await mark_refresh(deps.redis, None, deps.keys, search_id, "running")
         names = [s.name for s in deps.sources]
@@ -157,8 +197,7 @@ class SearchHandler:
                 return  # another consumer has it
             found: list[RecipeFound] = []
             change = CatalogueChange()
-            for recipe in analysed:
-                stored = await upsert_recipe(conn, recipe)
+            for recipe, stored in zip(analysed, await store_recipes(conn, analysed), strict=True):
                 change = change.merge(stored.change)
                 RECIPES_STORED.labels(recipe.source, "new" if stored.created else "updated").inc()
                 found.append(
@@ -179,9 +218,11 @@ class SearchHandler:
                 envelope.id,
                 outcome.model_dump(mode="json"),
             )
-        await self._finish(payload, outcome)
+        await self._finish(envelope, payload, outcome)
 
-    async def _finish(self, payload: SearchRequested, outcome: SearchOutcome) -> None:
+    async def _finish(
+        self, envelope: Envelope, payload: SearchRequested, outcome: SearchOutcome
+    ) -> None:
         """After the commit: what changed, then the search's state and its events.
 
         Raises RedisError when the change cannot be said: the message is retried rather than
@@ -211,6 +252,7 @@ class SearchHandler:
                 ),
             )
         )
+        await deps.redis.set(deps.keys.finished(str(envelope.id)), "1", ex=FINISHED_SECONDS)
 
     async def dead_lettered(self, envelope: Envelope, reason: str) -> None:
         payload = envelope.payload

@@ -41,3 +41,15 @@ QUEUE_CONSUMERS = Gauge("pantry_engine_queue_consumers", "Consumers of a queue."
 EVENTS_PUBLISHED = Counter(
     "pantry_engine_events_published_total", "Search events published.", ["type"]
 )
+REFRESHES_SKIPPED = Counter(
+    "pantry_engine_refreshes_skipped_total",
+    "Search refreshes taken from the queue with nothing to do: `expired` (older than the"
+    " expiry and nobody watching: the search asks again next time) or `done` (the watched"
+    " lane did it first).",
+    ["reason"],
+)
+WATCHED_TAKEN = Counter(
+    "pantry_engine_watched_searches_total",
+    "Searches taken from the watched lane ahead of the queue, by outcome.",
+    ["outcome"],
+)

@@ -33,6 +33,15 @@ class EngineSettings(BaseSettings):
         default=False, description="fetch from loopback and private addresses (tests only)"
     )
     shutdown_grace_seconds: float = Field(default=25, ge=0, le=600)
+    watched_concurrency: int = Field(
+        default=2, ge=0, le=64, description="searches of the watched lane handled at once (0: off)"
+    )
+    unwatched_expiry_seconds: float = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="a queued refresh older than this that nobody watches is dropped (0: never)",
+    )
 
     @field_validator("sources")
     @classmethod
