@@ -7,7 +7,9 @@
 #
 #   scripts/cluster.sh up     (make cluster-up)    Docker engine, tools, images, the cluster
 #   scripts/cluster.sh down   (make cluster-down)  delete the cluster and its registry
-#   scripts/cluster.sh test   (make cluster-test)  up, `make dev`'s steps, then tests/cluster
+#   scripts/cluster.sh test   (make cluster-test)  up, a signed package of the chart, `make dev`'s
+#                                                  steps (installing it with --verify), then
+#                                                  tests/cluster
 #
 # Linux only, as root (it installs and starts Docker where it is missing). What it builds is kept
 # under .tools/ and reused by the next run while the pinned versions are unchanged. See
@@ -407,9 +409,38 @@ down() {
   docker rm -f "$REGISTRY_NAME" >/dev/null 2>&1 || true
 }
 
+# The chart as a release ships it: packaged and signed (helm package --sign writes the .prov),
+# with a key pair made for this run (RSA: helm's OpenPGP reads no EdDSA) in a private folder that
+# goes on exit. make dev's steps then install that package with `helm upgrade --install --verify
+# --keyring` the public half (PANTRY_CHART_PACKAGE, PANTRY_CHART_KEYRING: scripts/dev.sh), and
+# tests/cluster shows a tampered copy refused.
+signed_chart() {
+  command -v gpg >/dev/null 2>&1 || die "gpg is missing: apt-get install gnupg"
+  keys="$(mktemp -d "${TMPDIR:-/tmp}/pantry-chart-key.XXXXXX")"
+  trap 'GNUPGHOME="$keys/gnupg" gpgconf --kill gpg-agent >/dev/null 2>&1 || true; rm -rf "$keys"' EXIT
+  chmod 700 "$keys"
+  mkdir -m 700 "$keys/gnupg"
+  key="Pantry Chef cluster test <cluster-test@example.invalid>"
+  GNUPGHOME="$keys/gnupg" gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
+    --quick-generate-key "$key" rsa2048 sign never 2>/dev/null ||
+    die "gpg could not make the signing key"
+  # helm reads the legacy keyring format, not gpg 2's keybox: both halves exported into one each.
+  GNUPGHOME="$keys/gnupg" gpg --batch --export "$key" >"$keys/pubring.gpg"
+  (umask 077 && GNUPGHOME="$keys/gnupg" gpg --batch --export-secret-keys "$key" >"$keys/secring.gpg")
+  .tools/bin/helm dependency build helm/pantry-chef --skip-refresh >/dev/null
+  .tools/bin/helm package helm/pantry-chef -d "$keys/chart" --sign --key "$key" \
+    --keyring "$keys/secring.gpg" >/dev/null
+  PANTRY_CHART_PACKAGE="$(ls "$keys"/chart/pantry-chef-*.tgz)"
+  PANTRY_CHART_KEYRING="$keys/pubring.gpg"
+  export PANTRY_CHART_PACKAGE PANTRY_CHART_KEYRING
+  .tools/bin/helm verify "$PANTRY_CHART_PACKAGE" --keyring "$PANTRY_CHART_KEYRING" | sed 's/^/    /'
+}
+
 cluster_test() {
   # A new cluster every time: what is proven does not depend on what an earlier run left.
   FRESH_CLUSTER=1 up
+  phase "cluster: the chart, packaged and signed"
+  signed_chart
   phase "cluster: make dev's steps (scripts/dev.sh up, PANTRY_CLUSTER=kind)"
   PATH="$PWD/$BIN:$PATH" PANTRY_CLUSTER=kind bash scripts/dev.sh up
   phase "cluster: tests/cluster"

@@ -26,6 +26,11 @@
 # gateway of helm/ci), the Bitnami servers (their images cannot be pulled: helm/ci's servers,
 # built from Debian's packages) and helm/values/ci.yaml on top of helm/values/local.yaml.
 #
+# With PANTRY_CHART_PACKAGE (a packaged chart, its .prov beside it) and PANTRY_CHART_KEYRING (the
+# public keyring of its signer), the app's release is that package, installed with
+# `helm upgrade --install --verify`: what the CI cluster does (scripts/cluster.sh signs the
+# package). Without them, the chart's folder, as on the Mac (no gpg needed).
+#
 # With NEW_RELIC_LICENSE_KEY in the environment, `up` also installs New Relic's Kubernetes
 # integration and turns the agent on in the services (docs/observability.md); without it, neither.
 #
@@ -480,13 +485,27 @@ install_app() {
   if newrelic_on; then newrelic_enabled=true; fi
   registry="$(registry_for_nodes)"
   check_not_pending
+  # The chart from its folder; or, with PANTRY_CHART_PACKAGE and PANTRY_CHART_KEYRING (the CI
+  # cluster: scripts/cluster.sh signs one), a signed package that helm verifies on install.
+  chart="helm/pantry-chef"
+  set --
+  if [ -n "${PANTRY_CHART_PACKAGE:-}${PANTRY_CHART_KEYRING:-}" ]; then
+    if [ ! -s "${PANTRY_CHART_PACKAGE:-}" ] || [ ! -s "${PANTRY_CHART_PACKAGE:-}.prov" ] ||
+      [ ! -s "${PANTRY_CHART_KEYRING:-}" ]; then
+      die "PANTRY_CHART_PACKAGE and PANTRY_CHART_KEYRING go together: a packaged chart with its .prov beside it, and the public keyring of its signer" \
+        "PANTRY_CHART_PACKAGE=${PANTRY_CHART_PACKAGE:-}" "PANTRY_CHART_KEYRING=${PANTRY_CHART_KEYRING:-}"
+    fi
+    chart="$PANTRY_CHART_PACKAGE"
+    set -- --verify --keyring "$PANTRY_CHART_KEYRING"
+    say "installing the signed package $(basename "$chart"), verified against $PANTRY_CHART_KEYRING"
+  fi
   say "installing $RELEASE ($registry/pantry-chef/*:$tag) in $APP_NAMESPACE"
   "$HELM" dependency build helm/pantry-chef --skip-refresh >/dev/null
   # --set-string: a revision of digits only (1234567) would otherwise become a number, which
   # the chart's schema refuses as a tag. --atomic: a release that does not become ready is
   # rolled back, and the previous revision keeps serving.
   # shellcheck disable=SC2046 # values_args prints one word a line
-  hm upgrade --install "$RELEASE" helm/pantry-chef -n "$APP_NAMESPACE" $(values_args) \
+  hm upgrade --install "$RELEASE" "$chart" "$@" -n "$APP_NAMESPACE" $(values_args) \
     --set-string "image.registry=$registry" --set-string "image.tag=$tag" \
     --set "newRelic.enabled=$newrelic_enabled" \
     --wait --atomic --timeout 10m ||

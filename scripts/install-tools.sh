@@ -25,10 +25,14 @@
 #   .tools/bin/registry                  the CNCF Distribution registry (the Go module
 #                                        kind/tools builds it for the CI cluster too): the OCI
 #                                        registry the release tests push to and pull from
+#   .tools/bin/ct, .tools/ct/*.yaml      chart-testing (`ct lint`, make chart-lint), built with
+#                                        Go at a pinned version, and the YAML lint
+#                                        rules and Chart.yaml schema of that version (its etc/,
+#                                        which ct's own image ships in /etc/ct); ct.yaml names them
 #
 # Safe to run again: what is already there at the pinned version is kept. Works with bash 3.2
-# (macOS) and BSD tools. The Python tools (kubernetes-validate, jsonschema, cel-python) are pinned
-# in the workspace's dev dependency group and come with `uv sync`.
+# (macOS) and BSD tools. The Python tools (kubernetes-validate, jsonschema, cel-python, and ct's
+# yamllint and yamale) are pinned in the workspace's dev dependency group and come with `uv sync`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,6 +75,8 @@ f9cfa9d6c4dfdb0bd6bbde30692eb5b7e5a83a94c2a3ce879914235bdca25eb3 sqlusers.sql.cn
 ACTIONLINT_VERSION="v1.7.12"
 # github.com/distribution/distribution/v3 as kind/tools/go.mod requires it (a test checks).
 REGISTRY_VERSION="v3.0.0"
+# chart-testing, github.com/helm/chart-testing/v3 (a Go module version).
+CHART_TESTING_VERSION="v3.14.0"
 
 TOOLS_DIR="$PWD/.tools"
 BIN_DIR="$TOOLS_DIR/bin"
@@ -255,6 +261,38 @@ else
   (cd kind/tools && CGO_ENABLED=0 go build -trimpath -mod=readonly -ldflags "-s -w" \
     -o "$BIN_DIR/registry" ./registry)
   touch "$registry_stamp"
+fi
+
+# --- chart-testing ------------------------------------------------------------------------------
+# Built inside its module's folder in Go's module cache (as promtool), with that go.mod and
+# go.sum: the same build as `go install ...@version`, which also asks the module proxy for the
+# module's list of versions (to report a deprecation), and a proxy that serves pinned versions
+# only refuses that. Its etc/ (lintconf.yaml, chart_schema.yaml: what ct reads, and its image
+# ships in /etc/ct) is copied from the same folder.
+ct_stamp="$BIN_DIR/.ct-$CHART_TESTING_VERSION"
+ct_etc="$TOOLS_DIR/ct"
+if [ -x "$BIN_DIR/ct" ] && [ -f "$ct_stamp" ] && [ -s "$ct_etc/lintconf.yaml" ] &&
+  [ -s "$ct_etc/chart_schema.yaml" ]; then
+  say "chart-testing $CHART_TESTING_VERSION already in .tools/bin"
+else
+  command -v go >/dev/null 2>&1 || die "Go is needed to build chart-testing: 'brew install go'"
+  say "building chart-testing $CHART_TESTING_VERSION with Go"
+  rm -f "$BIN_DIR"/.ct-*
+  dir="$(module_dir "github.com/helm/chart-testing/v3@$CHART_TESTING_VERSION")"
+  if [ -z "$dir" ] || [ ! -d "$dir/ct" ]; then
+    die "github.com/helm/chart-testing/v3@$CHART_TESTING_VERSION has no ct/"
+  fi
+  (cd "$dir" && CGO_ENABLED=0 go build -trimpath -mod=readonly \
+    -ldflags "-s -w -X github.com/helm/chart-testing/v3/ct/cmd.Version=$CHART_TESTING_VERSION" \
+    -o "$BIN_DIR/ct" ./ct)
+  mkdir -p "$ct_etc"
+  for file in lintconf.yaml chart_schema.yaml; do
+    [ -f "$dir/etc/$file" ] || die "chart-testing $CHART_TESTING_VERSION has no etc/$file"
+    cp "$dir/etc/$file" "$ct_etc/$file.tmp"
+    chmod u+w "$ct_etc/$file.tmp"
+    mv "$ct_etc/$file.tmp" "$ct_etc/$file"
+  done
+  touch "$ct_stamp"
 fi
 
 say "tools ready in .tools/"

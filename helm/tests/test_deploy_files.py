@@ -346,6 +346,7 @@ def test_makefile_deployment_targets() -> None:
         "dev-shell",
         "dev-scale",
         "chart-version",
+        "chart-lint",
         "workflow-lint",
         "release",
     ):
@@ -354,9 +355,11 @@ def test_makefile_deployment_targets() -> None:
     ci = (REPO / ".ci" / "run").read_text().splitlines()
     assert "make chart-test" in ci
     assert ci.index("make chart-test") < ci.index("make test")
-    # The version check and the workflows' lint are part of the chart tests, so CI runs them.
+    # The version checks and the workflows' lint are part of the chart tests, so CI runs them.
     chart_test = re.search(r"^chart-test:(.*)$", makefile, re.MULTILINE)
-    assert chart_test and {"chart-version", "workflow-lint"} <= set(chart_test.group(1).split())
+    assert chart_test and {"chart-version", "chart-lint", "workflow-lint"} <= set(
+        chart_test.group(1).split()
+    )
 
 
 def test_release_tags_images_as_make_dev_does() -> None:

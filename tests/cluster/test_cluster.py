@@ -5,11 +5,13 @@ The order matters: the first tests look at the release as installed; the later o
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import signal
 import subprocess
+import tarfile
 import threading
 import time
 import uuid
@@ -185,6 +187,81 @@ def test_helm_test_passes_and_shows_its_logs() -> None:
     output = helm("test", RELEASE, "-n", NAMESPACE, "--timeout", "5m", "--logs")
     assert "Phase:          Succeeded" in output, output
     assert output.count("ok   200") == 6, output  # health and readiness of the three services
+
+
+def signed_package() -> tuple[Path, str]:
+    """The signed package of the chart make cluster-test installed, and the keyring it was
+    verified with (scripts/cluster.sh makes both)."""
+    package = os.environ.get("PANTRY_CHART_PACKAGE", "")
+    keyring = os.environ.get("PANTRY_CHART_KEYRING", "")
+    if not package or not keyring:
+        pytest.fail("no PANTRY_CHART_PACKAGE and PANTRY_CHART_KEYRING: make cluster-test sets them")
+    return Path(package), keyring
+
+
+def test_the_signed_package_verifies_and_is_the_deployed_chart() -> None:
+    """scripts/dev.sh installed it with --verify (its output says so: the last test here); here,
+    the package verifies and the release runs that chart's name and version."""
+    package, keyring = signed_package()
+    verified = run(HELM, "verify", str(package), "--keyring", keyring)
+    assert "Signed by: Pantry Chef cluster test" in verified, verified
+    assert {revision["chart"] for revision in history()} == {package.name.removesuffix(".tgz")}
+
+
+def tampered(package: Path, into: Path) -> Path:
+    """The package with one byte of one template changed and packed again, its .prov beside it."""
+    changed = False
+    out = io.BytesIO()
+    with (
+        tarfile.open(package, "r:gz") as original,
+        tarfile.open(fileobj=out, mode="w:gz") as copy,
+    ):
+        for member in original.getmembers():
+            extracted = original.extractfile(member)
+            data = extracted.read() if extracted else None
+            if data and not changed and member.name.startswith("pantry-chef/templates/"):
+                data = bytes([data[0] ^ 0x20]) + data[1:]
+                changed = True
+            copy.addfile(member, io.BytesIO(data) if data is not None else None)
+    assert changed, "the package has no template to change"
+    target = into / package.name
+    target.write_bytes(out.getvalue())
+    (into / f"{package.name}.prov").write_bytes(
+        package.with_name(f"{package.name}.prov").read_bytes()
+    )
+    return target
+
+
+def test_a_tampered_package_is_refused_by_helm_install_verify(tmp_path: Path) -> None:
+    """helm install --verify against the cluster, of a copy of the package with one template
+    byte changed: refused, and nothing is installed (no release, no namespace); an upgrade of the
+    running release with it is refused too, and the release stays at its revision."""
+    package, keyring = signed_package()
+    bad = tampered(package, tmp_path)
+    namespace = f"pantry-ci-verify-{uuid.uuid4().hex[:6]}"
+    before = history()[-1]
+    install = subprocess.run(
+        [HELM, "--kube-context", CONTEXT, "install", "tampered", str(bad), "--verify",
+         "--keyring", keyring, "-n", namespace, "--create-namespace", "--wait"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert install.returncode != 0, install.stdout
+    assert "sha256 sum does not match" in install.stderr, install.stderr
+    releases = json.loads(helm("list", "-A", "-a", "-o", "json"))
+    assert "tampered" not in {r["name"] for r in releases}, releases
+    assert f"namespace/{namespace}\n" not in kubectl("get", "namespaces", "-o", "name")
+    upgrade = subprocess.run(
+        [HELM, "--kube-context", CONTEXT, "upgrade", RELEASE, str(bad), "--verify",
+         "--keyring", keyring, "-n", NAMESPACE, "--reuse-values", "--wait", "--timeout", "5m"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert upgrade.returncode != 0 and "sha256 sum does not match" in upgrade.stderr, upgrade.stderr
+    assert history()[-1] == before
+    # The genuine package passes the same check (a server-side dry run: nothing changes).
+    genuine = helm("upgrade", RELEASE, str(package), "--verify", "--keyring", keyring,
+                   "-n", NAMESPACE, "--reuse-values", "--dry-run=server")  # fmt: skip
+    assert "pantry-registry.localhost:5000/pantry-chef/api:" in genuine
+    assert history()[-1] == before
 
 
 def test_health_and_a_search_from_the_seeded_catalogue_through_the_gateway() -> None:
@@ -723,4 +800,6 @@ def test_a_release_left_pending_by_a_killed_helm_is_explained_on_the_next_run(
     fixed = dev_app()
     assert fixed.returncode == 0, fixed.stderr[-3000:]
     assert "Pantry Chef is up" in fixed.stdout
+    # make cluster-test's install is the signed package, verified by helm on install.
+    assert f"installing the signed package {signed_package()[0].name}, verified" in fixed.stdout
     assert list(tmp_path.iterdir()) == []
