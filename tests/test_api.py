@@ -106,6 +106,48 @@ async def test_unknown_route_and_method_are_json(shared_api: httpx.AsyncClient) 
     assert wrong.json()["error"] == "method_not_allowed"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("POST", SEARCH, "GET, HEAD"),
+        ("DELETE", f"{SEARCH}?q=soup", "GET, HEAD"),
+        ("TRACE", "/api/v1/recipes/1", "GET, HEAD"),
+        ("PUT", "/api/v1/recipes/import", "POST"),
+        # Not `GET /recipes/{recipe_id}` with the id "import" (that would be a 422).
+        ("GET", "/api/v1/recipes/import", "POST"),
+        ("HEAD", "/api/v1/recipes/import", "POST"),
+        ("POST", "/api/v1/recipes/import/00000000-0000-0000-0000-000000000000", "GET, HEAD"),
+        ("POST", "/static/app.js", "GET, HEAD"),
+        ("POST", "/", "GET, HEAD"),
+    ],
+)
+async def test_a_405_says_which_methods_are_allowed(
+    shared_api: httpx.AsyncClient, method: str, path: str, allow: str
+) -> None:
+    """RFC 9110 §15.5.6: a 405 carries `Allow`."""
+    response = await shared_api.request(method, path)
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == allow
+    if method != "HEAD":
+        assert response.json()["error"] == "method_not_allowed"
+
+
+async def test_head_is_get_without_the_body(shared_api: httpx.AsyncClient) -> None:
+    """A search's HEAD answers alike whether the route computes it or the fast path has it
+    cached (it was a 405 on a miss and a 200 on a hit)."""
+    path = f"{SEARCH}?q=lentil+soup&limit=3"
+    miss = await shared_api.head(path)
+    assert miss.status_code == 200, miss.text
+    assert (miss.content, miss.headers["x-cache"]) == (b"", "miss")
+    hit, get = await shared_api.head(path), await shared_api.get(path)
+    assert (hit.status_code, hit.content, hit.headers["x-cache"]) == (200, b"", "hit")
+    assert hit.headers["content-length"] == str(len(get.content))
+    assert hit.headers["content-type"] == get.headers["content-type"] == "application/json"
+    recipe = await shared_api.head("/api/v1/recipes/1")
+    assert recipe.status_code == 200 and recipe.content == b""
+    assert int(recipe.headers["content-length"]) > 0
+
+
 async def test_miss_then_hit_returns_the_stored_bytes(shared_api: httpx.AsyncClient) -> None:
     params = {"q": "mushroom risotto", "limit": "5"}
     first = await shared_api.get(SEARCH, params=params)
