@@ -6,6 +6,7 @@ import asyncio
 
 import asyncpg
 import httpx
+import jsonschema
 import pytest
 
 from pantry_api.models import ErrorBody, RecipeDetail, SearchResponse
@@ -146,6 +147,15 @@ async def test_head_is_get_without_the_body(shared_api: httpx.AsyncClient) -> No
     recipe = await shared_api.head("/api/v1/recipes/1")
     assert recipe.status_code == 200 and recipe.content == b""
     assert int(recipe.headers["content-length"]) > 0
+
+
+@pytest.mark.parametrize("value", [" 5", "+5", "1_0", "\u0665", "5.0", ""])
+async def test_whole_numbers_are_ascii_digits(shared_api: httpx.AsyncClient, value: str) -> None:
+    """What the document calls an integer: `int()` would take " 5", "+5", "1_0" and "٥" too."""
+    for name in ("max_time", "limit"):
+        response = await shared_api.get(SEARCH, params={"q": "soup", name: value})
+        assert response.status_code == 422, (name, value, response.text)
+        assert response.json()["errors"][0]["parameter"] == name
 
 
 async def test_miss_then_hit_returns_the_stored_bytes(shared_api: httpx.AsyncClient) -> None:
@@ -374,3 +384,33 @@ def test_settings_take_a_cloud_sql_iam_user_without_password() -> None:
                 database_url=url,
                 rabbitmq_url="amqp://app:s3cr3t-long@mq:5672/",
             )
+
+
+@pytest.mark.parametrize(
+    ("query", "valid"),
+    [
+        ({"q": "lentil soup"}, True),
+        ({"have": "rice, onion"}, True),
+        ({"q": "!!!", "have": "rice"}, True),
+        ({}, False),
+        ({"q": "!!!"}, False),
+        ({"q": "%_\\"}, False),
+        ({"have": " , "}, False),
+        ({"have": ",".join(["rice"] * 31)}, False),
+        ({"have": "x" * 61}, False),
+        ({"q": "x" * 201}, False),
+    ],
+)
+async def test_the_document_says_q_or_have(
+    shared_api: httpx.AsyncClient, query: dict[str, str], valid: bool
+) -> None:
+    """The search's `q`/`have` parameter (a form-style exploded object) says what the api
+    accepts: what its schema allows is a 200, what it refuses a 422."""
+    document = (await shared_api.get("/api/openapi.json")).json()
+    parameters = document["paths"][SEARCH]["get"]["parameters"]
+    (search,) = [p for p in parameters if p["name"] == "search"]
+    assert search["in"] == "query" and search["style"] == "form" and search["explode"]
+    schema_says = jsonschema.Draft202012Validator(search["schema"]).is_valid(query)
+    assert schema_says is valid
+    response = await shared_api.get(SEARCH, params=query)
+    assert response.status_code == (200 if valid else 422), response.text
