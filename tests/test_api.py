@@ -414,3 +414,27 @@ async def test_the_document_says_q_or_have(
     assert schema_says is valid
     response = await shared_api.get(SEARCH, params=query)
     assert response.status_code == (200 if valid else 422), response.text
+
+
+@pytest.mark.parametrize(
+    ("url", "valid"),
+    [
+        ("https://example.com/recipes/stew", True),
+        ("HTTP://example.com/", True),
+        ("ftp://example.com/recipes/stew", False),
+        ("mailto:cook@example.com", False),
+        ("https://example.com/" + "a" * 2030, False),
+    ],
+)
+async def test_the_document_says_which_import_urls(
+    shared_api: httpx.AsyncClient, url: str, valid: bool
+) -> None:
+    """http and https only, at most 2048 characters; what the schema refuses, the api refuses."""
+    document = (await shared_api.get("/api/openapi.json")).json()
+    body = document["paths"]["/api/v1/recipes/import"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert jsonschema.Draft202012Validator(schema).is_valid({"url": url}) is valid
+    if not valid:
+        response = await shared_api.post("/api/v1/recipes/import", json={"url": url})
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["parameter"] == "url"

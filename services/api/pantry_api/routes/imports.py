@@ -60,7 +60,16 @@ def _invalid(parameter: str, message: str) -> Response:
                     "schema": {
                         "type": "object",
                         "required": ["url"],
-                        "properties": {"url": {"type": "string", "format": "uri"}},
+                        "properties": {
+                            "url": {
+                                "type": "string",
+                                "format": "uri",
+                                "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
+                                "maxLength": 2048,
+                                "description": "An http or https URL, without credentials, "
+                                "of a public address.",
+                            }
+                        },
                     }
                 }
             },
