@@ -6,6 +6,7 @@ import asyncio
 
 import asyncpg
 import httpx
+import jsonschema
 import pytest
 
 from pantry_api.models import ErrorBody, RecipeDetail, SearchResponse
@@ -104,6 +105,57 @@ async def test_unknown_route_and_method_are_json(shared_api: httpx.AsyncClient) 
     wrong = await shared_api.post(SEARCH)
     assert wrong.status_code == 405
     assert wrong.json()["error"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("POST", SEARCH, "GET, HEAD"),
+        ("DELETE", f"{SEARCH}?q=soup", "GET, HEAD"),
+        ("TRACE", "/api/v1/recipes/1", "GET, HEAD"),
+        ("PUT", "/api/v1/recipes/import", "POST"),
+        # Not `GET /recipes/{recipe_id}` with the id "import" (that would be a 422).
+        ("GET", "/api/v1/recipes/import", "POST"),
+        ("HEAD", "/api/v1/recipes/import", "POST"),
+        ("POST", "/api/v1/recipes/import/00000000-0000-0000-0000-000000000000", "GET, HEAD"),
+        ("POST", "/static/app.js", "GET, HEAD"),
+        ("POST", "/", "GET, HEAD"),
+    ],
+)
+async def test_a_405_says_which_methods_are_allowed(
+    shared_api: httpx.AsyncClient, method: str, path: str, allow: str
+) -> None:
+    """RFC 9110 §15.5.6: a 405 carries `Allow`."""
+    response = await shared_api.request(method, path)
+    assert response.status_code == 405, response.text
+    assert response.headers["allow"] == allow
+    if method != "HEAD":
+        assert response.json()["error"] == "method_not_allowed"
+
+
+async def test_head_is_get_without_the_body(shared_api: httpx.AsyncClient) -> None:
+    """A search's HEAD answers alike whether the route computes it or the fast path has it
+    cached (it was a 405 on a miss and a 200 on a hit)."""
+    path = f"{SEARCH}?q=lentil+soup&limit=3"
+    miss = await shared_api.head(path)
+    assert miss.status_code == 200, miss.text
+    assert (miss.content, miss.headers["x-cache"]) == (b"", "miss")
+    hit, get = await shared_api.head(path), await shared_api.get(path)
+    assert (hit.status_code, hit.content, hit.headers["x-cache"]) == (200, b"", "hit")
+    assert hit.headers["content-length"] == str(len(get.content))
+    assert hit.headers["content-type"] == get.headers["content-type"] == "application/json"
+    recipe = await shared_api.head("/api/v1/recipes/1")
+    assert recipe.status_code == 200 and recipe.content == b""
+    assert int(recipe.headers["content-length"]) > 0
+
+
+@pytest.mark.parametrize("value", [" 5", "+5", "1_0", "\u0665", "5.0", ""])
+async def test_whole_numbers_are_ascii_digits(shared_api: httpx.AsyncClient, value: str) -> None:
+    """What the document calls an integer: `int()` would take " 5", "+5", "1_0" and "٥" too."""
+    for name in ("max_time", "limit"):
+        response = await shared_api.get(SEARCH, params={"q": "soup", name: value})
+        assert response.status_code == 422, (name, value, response.text)
+        assert response.json()["errors"][0]["parameter"] == name
 
 
 async def test_miss_then_hit_returns_the_stored_bytes(shared_api: httpx.AsyncClient) -> None:
@@ -332,3 +384,57 @@ def test_settings_take_a_cloud_sql_iam_user_without_password() -> None:
                 database_url=url,
                 rabbitmq_url="amqp://app:s3cr3t-long@mq:5672/",
             )
+
+
+@pytest.mark.parametrize(
+    ("query", "valid"),
+    [
+        ({"q": "lentil soup"}, True),
+        ({"have": "rice, onion"}, True),
+        ({"q": "!!!", "have": "rice"}, True),
+        ({}, False),
+        ({"q": "!!!"}, False),
+        ({"q": "%_\\"}, False),
+        ({"have": " , "}, False),
+        ({"have": ",".join(["rice"] * 31)}, False),
+        ({"have": "x" * 61}, False),
+        ({"q": "x" * 201}, False),
+    ],
+)
+async def test_the_document_says_q_or_have(
+    shared_api: httpx.AsyncClient, query: dict[str, str], valid: bool
+) -> None:
+    """The search's `q`/`have` parameter (a form-style exploded object) says what the api
+    accepts: what its schema allows is a 200, what it refuses a 422."""
+    document = (await shared_api.get("/api/openapi.json")).json()
+    parameters = document["paths"][SEARCH]["get"]["parameters"]
+    (search,) = [p for p in parameters if p["name"] == "search"]
+    assert search["in"] == "query" and search["style"] == "form" and search["explode"]
+    schema_says = jsonschema.Draft202012Validator(search["schema"]).is_valid(query)
+    assert schema_says is valid
+    response = await shared_api.get(SEARCH, params=query)
+    assert response.status_code == (200 if valid else 422), response.text
+
+
+@pytest.mark.parametrize(
+    ("url", "valid"),
+    [
+        ("https://example.com/recipes/stew", True),
+        ("HTTP://example.com/", True),
+        ("ftp://example.com/recipes/stew", False),
+        ("mailto:cook@example.com", False),
+        ("https://example.com/" + "a" * 2030, False),
+    ],
+)
+async def test_the_document_says_which_import_urls(
+    shared_api: httpx.AsyncClient, url: str, valid: bool
+) -> None:
+    """http and https only, at most 2048 characters; what the schema refuses, the api refuses."""
+    document = (await shared_api.get("/api/openapi.json")).json()
+    body = document["paths"]["/api/v1/recipes/import"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert jsonschema.Draft202012Validator(schema).is_valid({"url": url}) is valid
+    if not valid:
+        response = await shared_api.post("/api/v1/recipes/import", json={"url": url})
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["parameter"] == "url"

@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -30,7 +32,7 @@ from .cache import ResponseCache
 from .deps import API_PREFIX
 from .errors import install_error_handlers
 from .fastpath import CacheHitFastPath
-from .middleware import AccessMiddleware
+from .middleware import AccessMiddleware, HeadAsGet
 from .ratelimit import RateLimiter
 from .routes import api_routers, page_router
 from .settings import ApiSettings
@@ -41,14 +43,23 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 
+class Static(StaticFiles):
+    """The page's files. Another method than GET or HEAD is a 405 with its `Allow`."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if scope["method"] not in ("GET", "HEAD"):
+            raise HTTPException(405, headers={"Allow": "GET, HEAD"})
+        return await super().get_response(path, scope)
+
+
 class PantryApi:
-    """The ASGI application as served: the access log, then the cache-hit fast path (which
-    also takes the rate limits), then FastAPI. A cached search never reaches FastAPI's
-    middleware, routing or validation."""
+    """The ASGI application as served: the access log, HEAD as GET, then the cache-hit fast
+    path (which also takes the rate limits), then FastAPI. A cached search never reaches
+    FastAPI's middleware, routing or validation."""
 
     def __init__(self, fastapi: FastAPI, *, access_log: bool) -> None:
         self.fastapi = fastapi
-        self._app = AccessMiddleware(CacheHitFastPath(fastapi), access_log=access_log)
+        self._app = AccessMiddleware(HeadAsGet(CacheHitFastPath(fastapi)), access_log=access_log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._app(scope, receive, send)
@@ -127,5 +138,5 @@ def create_app(
         health_routes(checks, service="api", required=["postgres"], prefix=API_PREFIX)
     )
     app.include_router(page_router)
-    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+    app.mount("/static", Static(directory=STATIC, check_dir=False), name="static")
     return PantryApi(app, access_log=settings.access_log)

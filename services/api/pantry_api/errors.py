@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -42,6 +42,17 @@ def _parameter(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "request"
 
 
+def allowing_head(headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    """FastAPI's routes list `GET` alone in a 405's `Allow`; every GET route answers HEAD too
+    (`middleware.HeadAsGet`), so `Allow` says so."""
+    if not headers or "Allow" not in headers:
+        return headers
+    methods = [m.strip() for m in headers["Allow"].split(",") if m.strip()]
+    if "GET" in methods and "HEAD" not in methods:
+        methods.append("HEAD")
+    return {**headers, "Allow": ", ".join(sorted(methods))}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -59,7 +70,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        return error_response(exc.status_code, str(exc.detail))
+        # The headers the exception carries go out too: a 405's `Allow` (RFC 9110 requires it).
+        return error_response(exc.status_code, str(exc.detail), headers=allowing_head(exc.headers))
 
     async def unavailable(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, ServiceUnavailable)

@@ -59,7 +59,8 @@ class CacheHitFastPath:
                 return
             await self.app(scope, receive, send)
             return
-        if path != SEARCH_PATH or method not in ("GET", "HEAD"):
+        # A HEAD arrives here as GET (`middleware.HeadAsGet` drops the body).
+        if path != SEARCH_PATH or method != "GET":
             await self.app(scope, receive, send)
             return
         key = self._key_of(scope["query_string"])
@@ -78,6 +79,4 @@ class CacheHitFastPath:
         scope["pantry.route"] = SEARCH_PATH
         headers = [*_HEADERS, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send(
-            {"type": "http.response.body", "body": body if scope["method"] == "GET" else b""}
-        )
+        await send({"type": "http.response.body", "body": body})

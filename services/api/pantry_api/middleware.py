@@ -69,3 +69,33 @@ class AccessMiddleware:
                         **(info.get("trace") or {}),
                     },
                 )
+
+
+class HeadAsGet:
+    """HEAD is GET without the body (RFC 9110 §9.3.2): every GET route answers it.
+
+    FastAPI routes a GET route's HEAD to a 405; here it is routed as the GET, and the body is
+    dropped while the headers (`content-length` included) go out as they are.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        inner = {**scope, "method": "GET"}
+        try:
+            await self.app(inner, receive, without_body)
+        finally:
+            # What routing learnt (the route, for the latency metric) is the request's.
+            for key in ("route", "pantry.route"):
+                if key in inner:
+                    scope[key] = inner[key]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import orjson
 from fastapi import APIRouter, HTTPException, Path, Request
@@ -60,7 +60,16 @@ def _invalid(parameter: str, message: str) -> Response:
                     "schema": {
                         "type": "object",
                         "required": ["url"],
-                        "properties": {"url": {"type": "string", "format": "uri"}},
+                        "properties": {
+                            "url": {
+                                "type": "string",
+                                "format": "uri",
+                                "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
+                                "maxLength": 2048,
+                                "description": "An http or https URL, without credentials, "
+                                "of a public address.",
+                            }
+                        },
                     }
                 }
             },
@@ -122,6 +131,13 @@ async def import_recipe(request: Request, state: State) -> Response:
         media_type="application/json",
         headers={"Location": body.status_url},
     )
+
+
+@router.get("/recipes/import", include_in_schema=False, response_model=None)
+async def import_by_get() -> NoReturn:
+    """`GET /recipes/import` would be routed as `GET /recipes/{recipe_id}` with the id "import"
+    (a 422); the resource is there and takes POST only: a 405 that says so."""
+    raise HTTPException(405, "Method Not Allowed", headers={"Allow": "POST"})
 
 
 @router.get(
