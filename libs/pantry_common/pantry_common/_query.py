@@ -142,18 +142,19 @@ def build_query(
         raise QueryError("q", f"q is longer than {MAX_QUERY_CHARS} characters")
     text = " ".join(normalise_text(q or "").split()[:32])
     have_items, exclude_items = split_foods(have), split_foods(exclude)
-    # Diets, foods to leave out and time limits said in the text become filters.
-    said = read_filters(text, vocab)
-    if said.text or have_items:
-        text = said.text
-    else:  # only filter words and nothing to search for: the text is searched as typed
-        said = replace(said, diets=frozenset(), exclude=frozenset(), max_time=None)
     for name, items in (("have", have_items), ("exclude", exclude_items)):
         if len(items) > MAX_FOODS:
             raise QueryError(name, f"{name} lists more than {MAX_FOODS} foods")
         if any(len(item) > 60 for item in items):
             raise QueryError(name, f"{name} has a food name longer than 60 characters")
     have_foods = canonical_foods(have_items, vocab)
+    # Diets, foods to leave out and time limits said in the text become filters, when
+    # something is left to search for (other words, or foods that name something).
+    said = read_filters(text, vocab)
+    if said.text or have_foods:
+        text = said.text
+    else:  # only filter words and nothing to search for: the text is searched as typed
+        said = replace(said, diets=frozenset(), exclude=frozenset(), max_time=None)
     if not text and not have_foods:
         raise QueryError("q", "give q (free text) or have (foods you have), or both")
     diets: set[str] = set(said.diets)

@@ -71,6 +71,9 @@ def test_only_filter_words_are_searched_as_typed(vocab: FoodVocabulary) -> None:
     assert (query.text, query.diets) == ("vegan", ())
     with_have = build_query(vocab, q="vegan", have="tofu")
     assert (with_have.text, with_have.diets) == ("", ("vegan",))
+    # Foods that name nothing leave nothing else to search for: still the text, as typed.
+    no_food = build_query(vocab, q="vegan", have="!!!")
+    assert (no_food.text, no_food.have, no_food.diets) == ("vegan", (), ())
 
 
 def test_have_defaults_to_most_used(vocab: FoodVocabulary) -> None:
