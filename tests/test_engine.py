@@ -575,3 +575,4 @@ async def test_the_engines_http_side_speaks_as_the_other_services(
         wrong = await client.post("/ready")
         assert wrong.status_code == 405
         assert wrong.json()["error"] == "method_not_allowed"
+        assert wrong.headers["allow"] == "GET, HEAD"

@@ -57,7 +57,8 @@ def error_response(
 
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, str(exc.detail))
+    # The headers it carries go out too: a 405's `Allow` (RFC 9110 requires it).
+    return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
 
 
 #: Starlette's own 404 and 405 (and any HTTPException) as the JSON error body.
