@@ -55,10 +55,18 @@ def error_response(
     return _json(body, status, headers)
 
 
+def sorted_allow(headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    """The headers with `Allow`'s methods in one order (routing lists them as a set)."""
+    if not headers or "Allow" not in headers:
+        return headers
+    methods = sorted({m.strip() for m in headers["Allow"].split(",") if m.strip()})
+    return {**headers, "Allow": ", ".join(methods)}
+
+
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     # The headers it carries go out too: a 405's `Allow` (RFC 9110 requires it).
-    return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+    return error_response(exc.status_code, str(exc.detail), headers=sorted_allow(exc.headers))
 
 
 #: Starlette's own 404 and 405 (and any HTTPException) as the JSON error body.

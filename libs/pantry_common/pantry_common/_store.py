@@ -155,7 +155,14 @@ async def upsert_recipe(conn: Connection, recipe: AnalysedRecipe) -> StoredRecip
                 await conn.execute(_UPDATE, *_args(recipe, slug), recipe_id)
                 break
             slug = await _free_slug(conn, recipe.slug, recipe.fingerprint)
-            recipe_id = await conn.fetchval(_INSERT, *_args(recipe, slug))
+            try:
+                # ON CONFLICT covers the fingerprint only: a writer of the same new recipe
+                # that got there first can also hold its slug, which is an error (after
+                # waiting for that writer's commit). In a savepoint, the next round finds it.
+                async with conn.transaction():
+                    recipe_id = await conn.fetchval(_INSERT, *_args(recipe, slug))
+            except asyncpg.UniqueViolationError:
+                continue
             if recipe_id is not None:
                 created = True
                 break
