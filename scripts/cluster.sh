@@ -99,8 +99,11 @@ ensure_docker() {
       mv "$BIN/buildx" "$BIN/docker-buildx"
       touch "$BIN/.buildx-$BUILDX_VERSION"
     fi
+    # A copy, not a link into this checkout: the plugin is the user's, and outlives a
+    # checkout that is removed (as a second clone's build would otherwise break).
     mkdir -p "$plugins"
-    ln -sf "$PWD/$BIN/docker-buildx" "$plugins/docker-buildx"
+    cp "$BIN/docker-buildx" "$plugins/docker-buildx.new"
+    mv -f "$plugins/docker-buildx.new" "$plugins/docker-buildx"
   fi
   docker buildx version >/dev/null 2>&1 || die "docker buildx does not run" "docker buildx version"
 }
