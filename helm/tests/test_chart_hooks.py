@@ -120,7 +120,33 @@ def test_pdb_never_blocks_a_drain_by_default() -> None:
 def test_network_policies() -> None:
     objects = render(*SCENARIOS["default"])
     policies = {p["metadata"]["name"]: p for p in of_kind(objects, "NetworkPolicy")}
-    assert set(policies) == {f"{RELEASE}-api", f"{RELEASE}-recipe-engine", f"{RELEASE}-realtime"}
+    assert set(policies) == {
+        f"{RELEASE}-api",
+        f"{RELEASE}-recipe-engine",
+        f"{RELEASE}-realtime",
+        f"{RELEASE}-no-ingress",
+    }
+    # Every pod of the release is isolated for ingress: what no service's policy opens (the
+    # hook Jobs, the `helm test` pod) takes no connection at all.
+    closed = policies.pop(f"{RELEASE}-no-ingress")
+    assert closed["spec"] == {
+        "podSelector": {
+            "matchLabels": {
+                "app.kubernetes.io/name": "pantry-chef",
+                "app.kubernetes.io/instance": RELEASE,
+            }
+        },
+        "policyTypes": ["Ingress"],
+    }
+    selector = closed["spec"]["podSelector"]["matchLabels"]
+    for o in objects:
+        if o["kind"] in ("Deployment", "Job"):
+            labels = o["spec"]["template"]["metadata"]["labels"]
+        elif o["kind"] == "Pod":
+            labels = o["metadata"]["labels"]
+        else:
+            continue
+        assert selector.items() <= labels.items(), f"{o['kind']}/{o['metadata']['name']}"
     for name, policy in policies.items():
         ingress = policy["spec"]["ingress"]
         from_gateway = [
