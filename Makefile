@@ -102,7 +102,7 @@ images: ## Build the three images for this machine's architecture, tagged with t
 	@bash scripts/dev.sh images
 
 .PHONY: chart-test
-chart-test: tools install chart-version chart-lint workflow-lint ## Lint, render and validate the charts offline, and test the deployment files
+chart-test: tools install chart-version chart-lint workflow-lint scan ## Lint, render, scan and validate the charts offline, and test the deployment files
 	.tools/bin/helm dependency build helm/pantry-chef --skip-refresh
 	$(PY) pytest helm/tests -p no:cacheprovider
 
@@ -113,6 +113,10 @@ chart-version: ## Every chart under helm/ changed since CHART_BASE (default main
 .PHONY: chart-lint
 chart-lint: tools install ## chart-testing's ct lint (ct.yaml) of the charts changed since CHART_BASE: version bump, yamllint, yamale, helm lint
 	$(PY) bash scripts/chart-lint.sh
+
+.PHONY: scan
+scan: tools ## Checkov over the rendered chart (local, production values) and the Dockerfiles, offline; skips in .checkov.yaml (docs/security.md)
+	@bash scripts/scan.sh
 
 .PHONY: workflow-lint
 workflow-lint: tools ## Lint the GitHub Actions workflows (actionlint, with shellcheck on the run: blocks)

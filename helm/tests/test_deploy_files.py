@@ -265,6 +265,7 @@ SCRIPTS = [
     REPO / "scripts" / "cluster" / "docker.sh",
     REPO / "scripts" / "check-chart-version.sh",
     REPO / "scripts" / "release.sh",
+    REPO / "scripts" / "scan.sh",
 ]
 GNU_ONLY = [
     (r"\bsed\s+-i(\s|$)", "sed -i without a suffix (BSD sed needs one: sed -i.bak)"),
