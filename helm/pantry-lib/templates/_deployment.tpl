@@ -57,6 +57,7 @@ spec:
         # The app starts once its proxy is ready (its first connections go through it), and the
         # proxy keeps the app's connections open while the app drains after SIGTERM.
         proxy.istio.io/config: {{ dict "holdApplicationUntilProxyStarts" true "terminationDrainDuration" (printf "%ds" (max 5 (sub $grace 5))) | toJson | quote }}
+        {{- include "pantry-lib.istioProxyResources" .root | nindent 8 }}
         {{- end }}
         {{- if .root.Values.metrics.prometheusAnnotations }}
         prometheus.io/scrape: "true"

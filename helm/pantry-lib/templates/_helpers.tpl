@@ -217,6 +217,29 @@ before the release's ConfigMaps exist.
 {{- end -}}
 
 {{/*
+The requests and memory limit of the Istio proxy injected into a pod, as the pod's annotations
+(istio.proxyResources): the chart, not the mesh's defaults, says what the sidecar takes, so that
+the namespace's ResourceQuota and LimitRange can count it. Called with the root context.
+*/}}
+{{- define "pantry-lib.istioProxyResources" -}}
+{{- with .Values.istio.proxyResources -}}
+{{- with .requests }}
+{{- with .cpu }}
+sidecar.istio.io/proxyCPU: {{ . | quote }}
+{{- end }}
+{{- with .memory }}
+sidecar.istio.io/proxyMemory: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- with .limits }}
+{{- with .memory }}
+sidecar.istio.io/proxyMemoryLimit: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/*
 Whether this service gets the Cloud SQL Auth Proxy: the release's switch and the service's.
 */}}
 {{- define "pantry-lib.cloudSqlProxyOn" -}}
