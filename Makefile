@@ -79,6 +79,7 @@ bench: install ## Run the benchmarks (numbers in bench/out/; needs wrk)
 	$(PY) python -m bench.fanout
 	$(PY) python -m bench.freshness
 	$(PY) python -m bench.catchup
+	$(PY) python -m bench.soak
 
 .PHONY: clean
 clean: ## Remove caches and local run files

@@ -145,6 +145,11 @@ def wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
         text=True,
         check=True,
     ).stdout
+    return wrk_output(out)
+
+
+def wrk_output(out: str) -> dict[str, float]:
+    """Throughput, p50, p99 and the non-2xx count of `wrk --latency`'s report."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)

@@ -365,9 +365,17 @@ install_infra() {
   if [ "$PANTRY_CLUSTER" = kind ]; then
     # The Bitnami images cannot be pulled here: the same Services from images built here.
     ci_images
+    # RabbitMQ's queues outlive its pod (as on a real cluster's volume): a folder of the first
+    # worker's, which the RabbitMQ user (not root) can write.
+    rabbitmq_node="$(kc get nodes -l '!node-role.kubernetes.io/control-plane' \
+      -o jsonpath='{.items[0].metadata.name}')"
+    [ -n "$rabbitmq_node" ] || die "the CI cluster has no worker node" "kubectl --context $CONTEXT get nodes"
+    docker exec "$rabbitmq_node" install -d -m 0777 /var/local/pantry-ci/rabbitmq ||
+      die "could not make RabbitMQ's folder on $rabbitmq_node"
     say "installing PostgreSQL, Redis and RabbitMQ (helm/ci, release ci-infra) in $INFRA_NAMESPACE"
     hm upgrade --install ci-infra helm/ci -n "$INFRA_NAMESPACE" --set servers.enabled=true \
       --set image.registry="$(registry_for_nodes)" --set-string image.tag="$CI_IMAGE_TAG" \
+      --set-string servers.rabbitmq.persistence.node="$rabbitmq_node" \
       --wait --timeout 5m ||
       die "the CI servers did not become ready" "kubectl --context $CONTEXT -n $INFRA_NAMESPACE get pods"
     return 0

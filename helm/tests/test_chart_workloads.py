@@ -21,7 +21,9 @@ from chart_render import (
 
 SERVICES = {"api": 8000, "recipe-engine": 8002, "realtime": 8001}
 PROBE_PATHS = {
-    "api": ("/api/v1/health", "/api/v1/ready"),
+    # The api's readiness is its process, not PostgreSQL: a database outage must not take every
+    # replica out of the Service (cached answers are still served, the rest get a JSON 503).
+    "api": ("/api/v1/health", "/api/v1/health"),
     "recipe-engine": ("/health", "/ready"),
     "realtime": ("/health", "/ready"),
 }

@@ -2,7 +2,11 @@
 # PostgreSQL for the CI cluster: a new cluster on first start (superuser password
 # POSTGRES_PASSWORD; role POSTGRES_USER with POSTGRES_USER_PASSWORD owning database
 # POSTGRES_DB), then the server in the foreground. Passwords come from the environment.
+# A stop that lasts: while $PGDATA/../stopped exists the server stays down, so that the cluster
+# tests can stop PostgreSQL (`pg_ctl stop` ends the container, which the kubelet restarts at
+# once) for as long as an outage of theirs needs, with its data kept, then remove the file.
 set -eu
+while [ -e "$PGDATA/../stopped" ]; do sleep 0.5; done
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   umask 077
   pwfile="$(mktemp)"
