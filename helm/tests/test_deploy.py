@@ -5,6 +5,10 @@ restrictions off), and every object it gives is validated strictly against the C
 pinned source-controller and helm-controller (crd_schemas.py: an unknown field is an error, the
 CEL rules are evaluated), then against this project's own rules (an exact chart version, cosign
 verification on, rollback on a failed upgrade, values from the files and nowhere else).
+
+scripts/deploy.sh runs in throwaway git repositories holding the script, deploy/ and the charts,
+with releases made as `make release` leaves them (a commit with the version, a tag chart-vX.Y.Z)
+and, for the registry half, the charts pushed to the Distribution registry of `make tools`.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import functools
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -269,10 +274,12 @@ def test_the_values_render_the_chart(env: str, tmp_path: Path) -> None:
 
 
 def test_production_leaves_only_marked_placeholders() -> None:
-    """The site's facts are placeholders the user fills, and no others are left."""
+    """The site's facts are placeholders the user fills, and deploy.sh looks for exactly these."""
     text = "".join(p.read_text() for p in sorted((DEPLOY / "production").glob("*.yaml")))
     found = set(re.findall(r"<[a-z-]+>", text))
     assert found == set(PLACEHOLDERS)
+    assert "<project>|<region>" not in (REPO / "scripts" / "deploy.sh").read_text()
+    assert "<(project|region)>" in (REPO / "scripts" / "deploy.sh").read_text()
 
 
 # --- broken objects are refused ---------------------------------------------------------------
@@ -347,3 +354,283 @@ def test_an_unknown_kind_is_not_taken_for_valid() -> None:
     objects = built("local")
     the(objects, "HelmRelease")["apiVersion"] = "helm.toolkit.fluxcd.io/v2beta1"
     assert any("no pinned Flux CRD" in e for e in all_errors(objects))
+
+
+# --- scripts/deploy.sh in throwaway repositories ----------------------------------------------
+
+DEPLOY_INPUTS = (
+    "scripts/deploy.sh",
+    "scripts/check-chart-version.sh",
+    "deploy",
+    "helm/pantry-chef",
+    "helm/pantry-lib",
+    "helm/values",
+)
+
+
+def clean_env(tmp: Path) -> dict[str, str]:
+    """Git without the user's configuration, helm with its own folders, no make variables."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GIT_", "HELM_"))
+        and key not in ("ENV", "VERSION", "APPLY", "REGISTRY", "REGISTRY_PLAIN_HTTP")
+    }
+    env.update(
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME="Deploy Test",
+        GIT_AUTHOR_EMAIL="deploy-test@example.invalid",
+        GIT_COMMITTER_NAME="Deploy Test",
+        GIT_COMMITTER_EMAIL="deploy-test@example.invalid",
+        HELM_CONFIG_HOME=str(tmp / "helm" / "config"),
+        HELM_CACHE_HOME=str(tmp / "helm" / "cache"),
+        HELM_DATA_HOME=str(tmp / "helm" / "data"),
+    )
+    return env
+
+
+def bump(version: str) -> str:
+    major, minor, patch = (int(p) for p in version.split("-")[0].split("+")[0].split("."))
+    return f"{major}.{minor}.{patch + 1}"
+
+
+class Site:
+    """A throwaway repository: deploy/ as committed here, the deployed version released (tagged),
+    then a newer release `next` with a change the diff must show."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.env = clean_env(root.parent)
+        self.deployed = deployed_tag(DEPLOY / "local" / "pantry-chef.yaml")
+        assert deployed_tag(DEPLOY / "production" / "pantry-chef.yaml") == self.deployed
+        self.next = bump(self.deployed)
+        for name in DEPLOY_INPUTS:
+            source, dest = REPO / name, root / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, dest, ignore=shutil.ignore_patterns("*.tgz"))
+            else:
+                shutil.copy2(source, dest)
+        (root / ".tools").symlink_to(REPO / ".tools")
+        (root / ".gitignore").write_text("/.tools\nhelm/*/charts/\n")
+        self.git("init", "-q", "-b", "main")
+        self.set_chart_version(self.deployed)
+        self.commit(f"Release chart pantry-chef {self.deployed}")
+        self.git("tag", "-a", f"chart-v{self.deployed}", "-m", self.deployed)
+        self.set_chart_version(self.next)
+        self.commit(f"Release chart pantry-chef {self.next}")
+        self.git("tag", "-a", f"chart-v{self.next}", "-m", self.next)
+
+    def git(self, *args: str) -> str:
+        result = subprocess.run(
+            ["git", "-C", str(self.root), *args], env=self.env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def commit(self, message: str) -> None:
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+
+    def set_chart_version(self, version: str) -> None:
+        chart = self.root / "helm" / "pantry-chef" / "Chart.yaml"
+        chart.write_text(re.sub(r"(?m)^version: .*$", f"version: {version}", chart.read_text()))
+
+    def deploy(self, **variables: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "scripts/deploy.sh"],
+            cwd=self.root,
+            env={**self.env, **variables},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD")
+
+    def fill_in_production(self) -> None:
+        for path in (self.root / "deploy" / "production").glob("*.yaml"):
+            text = path.read_text()
+            for placeholder, filled in PLACEHOLDERS.items():
+                text = text.replace(placeholder, filled)
+            path.write_text(text)
+        self.commit("production: this site's project and region")
+
+
+def deployed_tag(path: Path) -> str:
+    source = next(d for d in yaml.safe_load_all(path.read_text()) if d["kind"] == "OCIRepository")
+    tag: str = source["spec"]["ref"]["tag"]
+    return tag
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    return Site(tmp_path / "repo")
+
+
+def test_a_dry_run_prints_the_diff_and_changes_nothing(site: Site) -> None:
+    head = site.head()
+    result = site.deploy(ENV="local")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"local: pantry-chef {site.deployed} deployed (tag chart-v{site.deployed})" in out
+    assert f"local: pantry-chef {site.next} proposed (tag chart-v{site.next})" in out
+    assert "values: helm/values/local.yaml\n" in out
+    # The one line APPLY=1 would change, then the rendered objects, old against new.
+    assert f'-    tag: "{site.deployed}"\n+    tag: "{site.next}"\n' in out
+    assert (
+        f"--- local: pantry-chef {site.deployed} (deployed)\n+++ local: pantry-chef {site.next}\n"
+        in out
+    )
+    label = "    helm.sh/chart: pantry-chef-"
+    assert f"-{label}{site.deployed}\n+{label}{site.next}\n" in out
+    assert "dry run: nothing changed" in out
+    assert site.head() == head
+    assert site.git("status", "--porcelain") == ""
+
+
+def test_a_dry_run_shows_a_values_change_of_the_working_tree(site: Site) -> None:
+    values = site.root / "helm" / "values" / "local.yaml"
+    values.write_text(
+        values.read_text().replace('PANTRY_LOG_LEVEL: "INFO"', 'PANTRY_LOG_LEVEL: "DEBUG"')
+    )
+    result = site.deploy(ENV="local", VERSION=site.deployed)
+    assert result.returncode == 0, result.stderr
+    assert '-  PANTRY_LOG_LEVEL: "INFO"\n+  PANTRY_LOG_LEVEL: "DEBUG"\n' in result.stdout
+    assert "no change (the tag is" in result.stdout
+    assert "APPLY=1 would refuse" in result.stdout
+
+
+def test_apply_makes_one_commit_that_changes_only_the_version(site: Site) -> None:
+    head = site.head()
+    result = site.deploy(ENV="local", APPLY="1")
+    assert result.returncode == 0, result.stderr
+    assert site.git("rev-parse", "HEAD~1") == head
+    assert site.git("rev-list", "--count", f"{head}..HEAD") == "1"
+    assert site.git("diff", "--numstat", head, "HEAD") == "1\t1\tdeploy/local/pantry-chef.yaml"
+    patch = site.git("diff", "-U0", head, "HEAD")
+    assert f'-    tag: "{site.deployed}"\n+    tag: "{site.next}"' in patch
+    assert site.git("log", "-1", "--format=%s") == (
+        f"Deploy pantry-chef {site.next} to local (was {site.deployed})"
+    )
+    assert deployed_tag(site.root / "deploy" / "local" / "pantry-chef.yaml") == site.next
+    assert site.git("status", "--porcelain") == ""
+    # The layout stays valid after the commit: the tag is the one thing that moved.
+    errors = all_errors(kustomize_build(site.root / "deploy" / "local"))
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("change", ["untracked", "modified"])
+def test_apply_refuses_a_dirty_tree(site: Site, change: str) -> None:
+    head = site.head()
+    if change == "untracked":
+        (site.root / "notes.txt").write_text("x\n")
+    else:
+        values = site.root / "helm" / "values" / "local.yaml"
+        values.write_text(values.read_text() + "# edited\n")
+    result = site.deploy(ENV="local", APPLY="1")
+    assert result.returncode == 1
+    assert "the working tree is not clean" in result.stderr
+    assert ("notes.txt" if change == "untracked" else "helm/values/local.yaml") in result.stderr
+    assert site.head() == head
+
+
+def test_apply_refuses_a_version_that_is_not_greater(site: Site) -> None:
+    assert site.deploy(ENV="local", APPLY="1").returncode == 0
+    head = site.head()
+    for version in (site.deployed, site.next):
+        result = site.deploy(ENV="local", APPLY="1", VERSION=version)
+        assert result.returncode == 1
+        assert (
+            f"VERSION={version} refused: {version} is not greater than {site.next}" in result.stderr
+        )
+        assert "revert the commit" in result.stderr
+    assert site.head() == head
+
+
+def test_a_version_that_is_not_semver_is_refused(site: Site) -> None:
+    result = site.deploy(ENV="local", VERSION="1.0")
+    assert result.returncode == 1
+    assert "1.0 is not a SemVer version" in result.stderr
+
+
+def test_apply_refuses_a_version_that_was_never_released(site: Site) -> None:
+    head = site.head()
+    later = bump(site.next)
+    result = site.deploy(ENV="local", APPLY="1", VERSION=later)
+    assert result.returncode == 1
+    assert f"pantry-chef {later} was never released: no tag chart-v{later}" in result.stderr
+    # The working tree's chart, not released yet: a dry run shows it, APPLY=1 refuses it.
+    site.set_chart_version(later)
+    site.commit("a change on the way to the next release")
+    assert "not released" in site.deploy(ENV="local", VERSION=later).stdout
+    result = site.deploy(ENV="local", APPLY="1", VERSION=later)
+    assert result.returncode == 1
+    assert f"make release VERSION={later} first" in result.stderr
+    assert site.git("rev-list", "--count", f"{head}..HEAD") == "1"
+
+
+def test_production_refuses_its_placeholders_then_deploys(site: Site) -> None:
+    result = site.deploy(ENV="production")
+    assert result.returncode == 1
+    assert "deploy/production still has placeholders" in result.stderr
+    assert "deploy/production/site-values.yaml:" in result.stderr
+    site.fill_in_production()
+    result = site.deploy(ENV="production")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "values: helm/values/production.yaml deploy/production/site-values.yaml\n" in result.stdout
+    )
+    assert f"+    helm.sh/chart: pantry-chef-{site.next}" in result.stdout
+    head = site.head()
+    assert site.deploy(ENV="production", APPLY="1").returncode == 0
+    assert site.git("diff", "--numstat", head, "HEAD") == "1\t1\tdeploy/production/pantry-chef.yaml"
+
+
+def test_an_unknown_environment_is_refused(site: Site) -> None:
+    result = site.deploy(ENV="staging")
+    assert result.returncode == 1
+    assert "there is no deploy/staging" in result.stderr
+
+
+def test_with_a_registry_the_chart_comes_from_it_and_must_be_there(
+    site: Site, registry: str, tmp_path: Path
+) -> None:
+    """REGISTRY: both charts are pulled from the registry; a version it does not have is refused,
+    even though its tag exists."""
+    packages = tmp_path / "packages"
+    for version in (site.deployed, site.next):
+        worktree = tmp_path / f"chart-{version}"
+        site.git("worktree", "add", "-q", str(worktree), f"chart-v{version}")
+        for args in (
+            ["dependency", "build", str(worktree / "helm" / "pantry-chef"), "--skip-refresh"],
+            ["package", str(worktree / "helm" / "pantry-chef"), "-d", str(packages)],
+            [
+                "push",
+                str(packages / f"pantry-chef-{version}.tgz"),
+                f"oci://{registry}/charts",
+                "--plain-http",
+            ],
+        ):
+            run = subprocess.run(
+                [helm_binary(), *args], env=site.env, capture_output=True, text=True
+            )
+            assert run.returncode == 0, run.stderr
+        site.git("worktree", "remove", "--force", str(worktree))
+    variables = {"ENV": "local", "REGISTRY": registry, "REGISTRY_PLAIN_HTTP": "1"}
+    result = site.deploy(**variables)
+    assert result.returncode == 0, result.stderr
+    assert f"proposed (oci://{registry}/charts/pantry-chef:{site.next})" in result.stdout
+    assert f"+    helm.sh/chart: pantry-chef-{site.next}" in result.stdout
+    # Released in git (tagged), never pushed: refused.
+    later = bump(site.next)
+    site.set_chart_version(later)
+    site.commit(f"Release chart pantry-chef {later}")
+    site.git("tag", "-a", f"chart-v{later}", "-m", later)
+    head = site.head()
+    result = site.deploy(**variables, VERSION=later, APPLY="1")
+    assert result.returncode == 1
+    assert f"pantry-chef {later} is not in oci://{registry}/charts/pantry-chef" in result.stderr
+    assert site.head() == head
