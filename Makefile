@@ -95,7 +95,7 @@ clean: ## Remove caches and local run files
 # -------------------------------------------------------------------------------------------------
 
 .PHONY: tools
-tools: ## Install the pinned deployment tools into .tools/ (helm, actionlint, the registry; CRD schemas)
+tools: ## Install the pinned deployment tools into .tools/ (helm, actionlint, kustomize, the registry; CRD schemas)
 	@bash scripts/install-tools.sh
 
 .PHONY: images
@@ -127,6 +127,10 @@ workflow-lint: tools ## Lint the GitHub Actions workflows (actionlint, with shel
 .PHONY: release
 release: tools ## Release the chart: VERSION=x.y.z REGISTRY=host/path [SIGNING_KEY=gpg-key] (docs/delivery.md)
 	@bash scripts/release.sh
+
+.PHONY: deploy
+deploy: tools ## Promote a released chart version by a GitOps commit: ENV=local|production [VERSION=x.y.z] [APPLY=1] (dry run by default; docs/delivery.md)
+	@bash scripts/deploy.sh
 
 .PHONY: dev
 dev: ## Run everything on a local k3d cluster behind Istio at http://localhost:8080 (idempotent)

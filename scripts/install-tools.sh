@@ -29,6 +29,14 @@
 #                                        Go at a pinned version, and the YAML lint
 #                                        rules and Chart.yaml schema of that version (its etc/,
 #                                        which ct's own image ships in /etc/ct); ct.yaml names them
+#   .tools/flux/<module>-<version>/*.yaml
+#                                        Flux's CRDs of the kinds deploy/ uses (OCIRepository,
+#                                        HelmRelease), from config/crd/bases/ of the Go modules
+#                                        of source-controller and helm-controller (the module
+#                                        cache, or the module's zip from the Go module proxy
+#                                        without Go), each checked against a pinned SHA-256
+#   .tools/bin/kustomize                 kustomize, built with `go install` at a pinned version:
+#                                        the chart tests build deploy/<env> as Flux does
 #
 # Safe to run again: what is already there at the pinned version is kept. Works with bash 3.2
 # (macOS) and BSD tools. The Python tools (kubernetes-validate, jsonschema, cel-python, and ct's
@@ -77,6 +85,17 @@ ACTIONLINT_VERSION="v1.7.12"
 REGISTRY_VERSION="v3.0.0"
 # chart-testing, github.com/helm/chart-testing/v3 (a Go module version).
 CHART_TESTING_VERSION="v3.14.0"
+# Flux: the Go module versions of the source-controller and helm-controller whose CRDs (API
+# versions source.toolkit.fluxcd.io/v1 and helm.toolkit.fluxcd.io/v2) the objects under deploy/
+# are validated against. One "<sha256> <module> <file of config/crd/bases/>" line per CRD.
+FLUX_SOURCE_CONTROLLER_VERSION="v1.9.6"
+FLUX_HELM_CONTROLLER_VERSION="v1.6.4"
+FLUX_CRDS="
+80c7c6e5c8de0764cc83acd4de5c74bea8e51186085304d22cecc5f2eb35500e source-controller source.toolkit.fluxcd.io_ocirepositories.yaml
+aa8638ac68465ceac1f93a617baf5be833c589c51fd78a7384a4a274c252becc helm-controller helm.toolkit.fluxcd.io_helmreleases.yaml
+"
+# kustomize, sigs.k8s.io/kustomize/kustomize/v5 (a Go module version): what builds deploy/<env>.
+KUSTOMIZE_VERSION="v5.8.2"
 
 TOOLS_DIR="$PWD/.tools"
 BIN_DIR="$TOOLS_DIR/bin"
@@ -293,6 +312,70 @@ else
     mv "$ct_etc/$file.tmp" "$ct_etc/$file"
   done
   touch "$ct_stamp"
+fi
+
+# --- Flux's CRDs ----------------------------------------------------------------------------------
+# From the module cache (`go mod download`, which checks the module against the checksum
+# database), else (no Go, or a Go that refuses the module's go line) from the module's zip on the
+# Go module proxy; the file is checked against its pinned SHA-256 either way.
+GO_MODULE_PROXY="https://proxy.golang.org"
+flux_fetched=0
+while read -r want module file; do
+  [ -n "$file" ] || continue
+  case "$module" in
+    source-controller) version="$FLUX_SOURCE_CONTROLLER_VERSION" ;;
+    helm-controller) version="$FLUX_HELM_CONTROLLER_VERSION" ;;
+    *) die "FLUX_CRDS names an unknown module $module" ;;
+  esac
+  dest_dir="$TOOLS_DIR/flux/$module-$version"
+  dest="$dest_dir/$file"
+  if [ -s "$dest" ] && [ "$(sha256 "$dest")" = "$want" ]; then
+    continue
+  fi
+  mkdir -p "$dest_dir"
+  path="github.com/fluxcd/$module"
+  dir=""
+  if command -v go >/dev/null 2>&1; then
+    dir="$(module_dir "$path@$version" 2>/dev/null || true)"
+  fi
+  if [ -n "$dir" ] && [ -f "$dir/config/crd/bases/$file" ]; then
+    cp "$dir/config/crd/bases/$file" "$dest.tmp"
+  else
+    zip="$dest_dir/module.zip"
+    curl -fsSL -o "$zip" "$GO_MODULE_PROXY/$path/@v/$version.zip" ||
+      die "could not download $GO_MODULE_PROXY/$path/@v/$version.zip"
+    unzip -p "$zip" "$path@$version/config/crd/bases/$file" >"$dest.tmp" ||
+      die "$path@$version has no config/crd/bases/$file"
+    rm -f "$zip"
+  fi
+  chmod u+w "$dest.tmp"
+  got="$(sha256 "$dest.tmp")"
+  if [ "$got" != "$want" ]; then
+    rm -f "$dest.tmp"
+    die "Flux's $file ($module $version) has SHA-256 $got, not the pinned $want"
+  fi
+  mv "$dest.tmp" "$dest"
+  flux_fetched=$((flux_fetched + 1))
+done <<EOF_FLUX
+$FLUX_CRDS
+EOF_FLUX
+if [ "$flux_fetched" = 0 ]; then
+  say "Flux CRDs (source-controller $FLUX_SOURCE_CONTROLLER_VERSION, helm-controller $FLUX_HELM_CONTROLLER_VERSION) already in .tools/flux"
+else
+  say "Flux: $flux_fetched CRDs checked into .tools/flux"
+fi
+
+# --- kustomize ----------------------------------------------------------------------------------
+kustomize_stamp="$BIN_DIR/.kustomize-$KUSTOMIZE_VERSION"
+if [ -x "$BIN_DIR/kustomize" ] && [ -f "$kustomize_stamp" ]; then
+  say "kustomize $KUSTOMIZE_VERSION already in .tools/bin"
+else
+  command -v go >/dev/null 2>&1 || die "Go is needed to build kustomize: 'brew install go'"
+  say "building kustomize $KUSTOMIZE_VERSION with go install"
+  rm -f "$BIN_DIR"/.kustomize-*
+  GOBIN="$BIN_DIR" CGO_ENABLED=0 go install -ldflags "-s -w" \
+    "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+  touch "$kustomize_stamp"
 fi
 
 say "tools ready in .tools/"

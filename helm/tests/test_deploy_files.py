@@ -266,6 +266,7 @@ SCRIPTS = [
     REPO / "scripts" / "check-chart-version.sh",
     REPO / "scripts" / "release.sh",
     REPO / "scripts" / "scan.sh",
+    REPO / "scripts" / "deploy.sh",
 ]
 GNU_ONLY = [
     (r"\bsed\s+-i(\s|$)", "sed -i without a suffix (BSD sed needs one: sed -i.bak)"),
@@ -350,6 +351,7 @@ def test_makefile_deployment_targets() -> None:
         "chart-lint",
         "workflow-lint",
         "release",
+        "deploy",
     ):
         assert re.search(rf"^{re.escape(target)}:.*## \S", makefile, re.MULTILINE), target
         assert re.search(rf"^\.PHONY: {re.escape(target)}$", makefile, re.MULTILINE), target

@@ -10,10 +10,8 @@ import hashlib
 import io
 import os
 import shutil
-import socket
 import subprocess
 import tarfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -50,49 +48,6 @@ def sha256(path: Path) -> str:
 
 
 # --- real servers and tools -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The Distribution registry on a free loopback port, its storage in a temporary folder."""
-    assert REGISTRY_BIN.exists(), f"no {REGISTRY_BIN}: make tools builds it"
-    root = tmp_path_factory.mktemp("registry")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = root / "config.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "version": 0.1,
-                "log": {"level": "warn"},
-                "storage": {"filesystem": {"rootdirectory": str(root / "data")}},
-                "http": {"addr": f"127.0.0.1:{port}"},
-            }
-        )
-    )
-    log = (root / "registry.log").open("w")
-    process = subprocess.Popen([str(REGISTRY_BIN), "serve", str(config)], stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            assert time.monotonic() < deadline, "the registry did not answer within 30 s"
-            try:  # a pause that also notices the registry exiting
-                process.wait(timeout=0.2)
-            except subprocess.TimeoutExpired:
-                continue
-            pytest.fail("the registry exited: " + (root / "registry.log").read_text())
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 @dataclass(frozen=True)
