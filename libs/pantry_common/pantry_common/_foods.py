@@ -325,6 +325,13 @@ class FoodVocabulary:
         """A canonical name, or a whole phrase that is exactly one of its aliases."""
         return isinstance(food, str) and self._resolve(food) is not None
 
+    def exactly(self, normalised: str) -> str | None:
+        """The food whose name or alias a normalised phrase (`normalise_text`'s output) is.
+
+        For callers that hold normalised words already (a query's n-grams): no second
+        normalisation, and no entry in its cache for every n-gram of every query."""
+        return self._aliases.get(normalised)
+
     def __len__(self) -> int:
         return len(self._foods)
 

@@ -54,11 +54,9 @@ class TextFilters:
 def _food_at(tokens: list[str], i: int, vocab: FoodVocabulary) -> tuple[int, str] | None:
     """The longest food name starting at tokens[i]: (its end, the canonical food)."""
     for end in range(min(len(tokens), i + 4), i, -1):
-        phrase = " ".join(tokens[i:end])
-        if phrase in vocab:
-            name = vocab.canonical(phrase)
-            if name is not None:
-                return end, name
+        name = vocab.exactly(" ".join(tokens[i:end]))
+        if name is not None:
+            return end, name
     return None
 
 
