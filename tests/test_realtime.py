@@ -333,6 +333,28 @@ async def test_subscription_comes_back_after_redis_drops_it(redis_url: str) -> N
     assert len({e.id for e in events}) == 3
 
 
+async def test_the_first_requests_after_redis_restarts_are_answered_not_refused() -> None:
+    """Connections pooled before Redis restarted are broken: a command on one is tried again
+    once on a new connection (a broken connection only, never a timeout), so the streams opened
+    right after Redis is back are not refused with 503s, one per stale connection."""
+    async with RedisProcess() as server, realtime(server.url) as (base, *_):
+        async with httpx.AsyncClient(base_url=base, timeout=15) as client:
+
+            async def unknown_searches() -> list[int]:
+                answers = await asyncio.gather(
+                    *(
+                        client.get("/events", params={"search_id": str(uuid.uuid4())})
+                        for _ in range(8)
+                    )
+                )
+                return [a.status_code for a in answers]
+
+            assert await unknown_searches() == [404] * 8  # asked of Redis, on pooled links
+            await server.stop()
+            await server.start()
+            assert await unknown_searches() == [404] * 8
+
+
 async def test_realtime_recovers_when_redis_restarts() -> None:
     async with RedisProcess() as server, realtime(server.url) as (base, publisher, redis, keys):
         async with httpx.AsyncClient(base_url=base, timeout=15) as client:
