@@ -98,6 +98,13 @@ def normalise_text(text: str) -> str:
     return " ".join("".join(chars).split())
 
 
+def normalise_once(text: str) -> str:
+    """`normalise_text` without its cache, for a text seldom seen twice (a user's query text):
+    cached, every distinct search would hold an entry and push out the texts that repeat."""
+    result: str = normalise_text.__wrapped__(text)
+    return result
+
+
 # Plurals of a last word that the simple rules get wrong (a tuple of every accepted form).
 _IRREGULAR_PLURALS: dict[str, tuple[str, ...]] = {
     "leaf": ("leaves", "leafs"),

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import orjson
 
-from ._foods import Diet, FoodVocabulary, normalise_text
+from ._foods import Diet, FoodVocabulary, normalise_once, normalise_text
 from ._interpret import read_filters
 from ._keys import Keys
 
@@ -140,7 +140,7 @@ def build_query(
     """Validate raw parameters and normalise them. Raises `QueryError` naming the parameter."""
     if q is not None and len(q) > MAX_QUERY_CHARS:
         raise QueryError("q", f"q is longer than {MAX_QUERY_CHARS} characters")
-    text = " ".join(normalise_text(q or "").split()[:32])
+    text = " ".join(normalise_once(q or "").split()[:32])
     have_items, exclude_items = split_foods(have), split_foods(exclude)
     for name, items in (("have", have_items), ("exclude", exclude_items)):
         if len(items) > MAX_FOODS:
