@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -119,3 +121,80 @@ def service_programmed(namespace: str, name: str) -> bool:
     return all(
         comment in run("docker", "exec", node, "iptables-save", "-t", "nat") for node in nodes()
     )
+
+
+def sse_events(search_id: str, until_type: str, timeout: float = 90) -> list[dict[str, Any]]:
+    """The events of a search's stream through the gateway, up to the first of `until_type`."""
+    events: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    with (
+        httpx.Client(timeout=httpx.Timeout(timeout, read=timeout)) as client,
+        client.stream(
+            "GET",
+            f"{INGRESS}/events",
+            params={"search_id": search_id},
+            headers={"Accept": "text/event-stream"},
+        ) as stream,
+    ):
+        assert stream.status_code == 200, stream.read()
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        deadline = time.monotonic() + timeout
+        for line in stream.iter_lines():
+            if time.monotonic() > deadline:
+                break
+            if not line:
+                if "event" in current:
+                    events.append(current)
+                    if current["event"] == until_type:
+                        return events
+                current = {}
+            elif line.startswith("event:"):
+                current["event"] = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                current["data"] = json.loads(line.split(":", 1)[1])
+    raise AssertionError(f"no {until_type} event within {timeout} s: {events}")
+
+
+class SearchLoop:
+    """Searches through the gateway as fast as one client can, counting every failure, and
+    keeping each answer's time and `X-Cache` (the fault tests read what a user saw when)."""
+
+    QUERIES = ("chicken curry", "lentil soup", "pancakes", "tomato", "rice", "garlic bread")
+
+    def __init__(self) -> None:
+        self.ok = 0
+        self.failures: list[str] = []
+        self.answers: list[tuple[float, str]] = []  # (time.monotonic(), X-Cache) of each 200
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            n = 0
+            while not self._stop.is_set():
+                n += 1
+                query = self.QUERIES[n % len(self.QUERIES)]
+                try:
+                    answer = client.get(SEARCH, params={"q": query})
+                    if answer.status_code == 200 and "results" in answer.json():
+                        self.ok += 1
+                        self.answers.append((time.monotonic(), answer.headers["x-cache"]))
+                    else:
+                        self.failures.append(
+                            f"{query}: HTTP {answer.status_code} {answer.text[:200]}"
+                        )
+                except (httpx.HTTPError, ValueError) as error:
+                    self.failures.append(f"{query}: {type(error).__name__} {error}")
+                time.sleep(0.02)
+
+    def caches(self, since: float, until: float = float("inf")) -> list[str]:
+        """The `X-Cache` of the answers between two times, in order."""
+        return [cache for at, cache in list(self.answers) if since <= at < until]
+
+    def __enter__(self) -> SearchLoop:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)

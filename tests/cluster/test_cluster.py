@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import tarfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ from .conftest import (
     RELEASE,
     REPO,
     SEARCH,
+    SearchLoop,
     deployments,
     helm,
     history,
@@ -45,6 +45,7 @@ from .conftest import (
     rolled_out,
     run,
     service_programmed,
+    sse_events,
     until,
 )
 
@@ -65,38 +66,6 @@ def api_image() -> str:
     (deployment,) = [d for d in deployments() if d["metadata"]["name"].endswith("-api")]
     image: str = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
     return image
-
-
-def sse_events(search_id: str, until_type: str, timeout: float = 90) -> list[dict[str, Any]]:
-    """The events of a search's stream through the gateway, up to the first of `until_type`."""
-    events: list[dict[str, Any]] = []
-    current: dict[str, Any] = {}
-    with (
-        httpx.Client(timeout=httpx.Timeout(timeout, read=timeout)) as client,
-        client.stream(
-            "GET",
-            f"{INGRESS}/events",
-            params={"search_id": search_id},
-            headers={"Accept": "text/event-stream"},
-        ) as stream,
-    ):
-        assert stream.status_code == 200, stream.read()
-        assert stream.headers["content-type"].startswith("text/event-stream")
-        deadline = time.monotonic() + timeout
-        for line in stream.iter_lines():
-            if time.monotonic() > deadline:
-                break
-            if not line:
-                if "event" in current:
-                    events.append(current)
-                    if current["event"] == until_type:
-                        return events
-                current = {}
-            elif line.startswith("event:"):
-                current["event"] = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                current["data"] = json.loads(line.split(":", 1)[1])
-    raise AssertionError(f"no {until_type} event within {timeout} s: {events}")
 
 
 # --- the cluster and the release as installed ----------------------------------------------------
@@ -494,43 +463,6 @@ def test_the_charts_istio_objects_are_accepted_by_the_api_server() -> None:
 
 
 # --- changes: upgrade and rollback, a killed engine, a killed helm ------------------------------
-
-
-class SearchLoop:
-    """Searches through the gateway as fast as one client can, counting every failure."""
-
-    def __init__(self) -> None:
-        self.ok = 0
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        queries = ["chicken curry", "lentil soup", "pancakes", "tomato", "rice", "garlic bread"]
-        with httpx.Client(timeout=10) as client:
-            n = 0
-            while not self._stop.is_set():
-                n += 1
-                query = queries[n % len(queries)]
-                try:
-                    answer = client.get(SEARCH, params={"q": query})
-                    if answer.status_code == 200 and "results" in answer.json():
-                        self.ok += 1
-                    else:
-                        self.failures.append(
-                            f"{query}: HTTP {answer.status_code} {answer.text[:200]}"
-                        )
-                except (httpx.HTTPError, ValueError) as error:
-                    self.failures.append(f"{query}: {type(error).__name__} {error}")
-                time.sleep(0.02)
-
-    def __enter__(self) -> SearchLoop:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
 
 
 def test_an_all_digit_revision_is_a_tag_the_cluster_accepts() -> None:
