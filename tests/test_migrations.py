@@ -4,7 +4,8 @@ A newer release adds a backward-compatible migration (expand: a nullable column)
 back. The older code's `migrate` (run again by the next deploy of that release) must accept the
 database, whose revision it does not ship, because that revision descends from its own head; a
 database on another line of the schema must still be refused. Real PostgreSQL; the "newer code"
-is a copy of the shipped versions with one more revision, run in-process."""
+is a copy of the shipped versions with one more revision. Every migration runs in a process of
+its own, as the migration Job runs it (Alembic runs an event loop of its own, blocking)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from pantry_common import SchemaRevisionError, head_revision, migrate
-from pantry_common._migrations import MIGRATIONS_DIR, downgrade
+from pantry_common import head_revision
+from pantry_common._migrations import MIGRATIONS_DIR
 
 from .conftest import drop_database, with_database
 from .servers import ServerUrls
@@ -100,29 +101,52 @@ async def state(dsn: str) -> tuple[list[str], dict[str, list[str]], bool]:
         await conn.close()
 
 
+MIGRATE = """
+import sys
+from pathlib import Path
+from pantry_common import migrate
+from pantry_common._migrations import downgrade
+dsn, action, directory = sys.argv[1:4]
+if action == "upgrade":
+    migrate(dsn, migrations_dir=Path(directory))
+else:
+    downgrade(dsn, sys.argv[4], migrations_dir=Path(directory))
+"""
+
+
+async def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def newer_code(dsn: str, migrations: Path, *downgrade_to: str) -> None:
+    """The library's upgrade to head (or downgrade) with another copy of the versions."""
+    action = "downgrade" if downgrade_to else "upgrade"
+    code, _, err = await run("-c", MIGRATE, dsn, action, str(migrations), *downgrade_to)
+    assert code == 0, err[-2000:]
+
+
 async def migrate_process(
     dsn: str, servers: ServerUrls
 ) -> tuple[int, list[dict[str, object]], str]:
     """`python -m pantry_api migrate` of this code, as the migration Job runs it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PANTRY_")}
     env.update(PANTRY_DATABASE_URL=dsn, PANTRY_REDIS_URL=servers.redis)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pantry_api",
-        "migrate",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
-    lines = [json.loads(line) for line in out.decode().splitlines() if line.startswith("{")]
-    assert proc.returncode is not None
-    return proc.returncode, lines, err.decode()
+    code, out, err = await run("-m", "pantry_api", "migrate", env=env)
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return code, lines, err
 
 
 async def test_every_applied_migration_is_recorded_with_its_parents(empty_database: str) -> None:
-    await asyncio.to_thread(migrate, empty_database)
+    await newer_code(empty_database, MIGRATIONS_DIR)  # the shipped versions
     heads, lineage, _ = await state(empty_database)
     assert heads == [HEAD]
     assert lineage["0001"] == []
@@ -134,7 +158,7 @@ async def test_the_previous_release_accepts_a_database_ahead_of_it(
     empty_database: str, servers: ServerUrls, tmp_path: Path
 ) -> None:
     newer = await asyncio.to_thread(versions_with, tmp_path, NEWER, HEAD)
-    await asyncio.to_thread(migrate, empty_database, migrations_dir=newer)
+    await newer_code(empty_database, newer)
     heads, lineage, column = await state(empty_database)
     assert (heads, lineage[NEWER], column) == ([NEWER], [HEAD], True)
 
@@ -151,7 +175,7 @@ async def test_the_previous_release_accepts_a_database_ahead_of_it(
     assert column
 
     # And the newer release, deployed again, finds its schema in place.
-    await asyncio.to_thread(migrate, empty_database, migrations_dir=newer)
+    await newer_code(empty_database, newer)
     assert (await state(empty_database))[0] == [NEWER]
 
 
@@ -161,37 +185,37 @@ async def test_a_database_on_another_branch_is_refused(
     """A revision that descends from an older revision of this code, not from its head."""
     before_head = f"{int(HEAD) - 1:04d}"
     other = await asyncio.to_thread(versions_with, tmp_path, NEWER, before_head, drop=HEAD)
-    await asyncio.to_thread(migrate, empty_database, migrations_dir=other)
+    await newer_code(empty_database, other)
     assert (await state(empty_database))[0] == [NEWER]
 
-    with pytest.raises(SchemaRevisionError, match="another branch"):
-        await asyncio.to_thread(migrate, empty_database)
     code, _, err = await migrate_process(empty_database, servers)
     assert code != 0
-    assert "SchemaRevisionError" in err and f"descends from {before_head}" in err
+    assert "SchemaRevisionError" in err and "another branch" in err, err[-2000:]
+    assert f"descends from {before_head} of this code, not from its head" in err
     assert (await state(empty_database))[0] == [NEWER]
 
 
 async def test_an_unknown_revision_without_recorded_ancestry_is_refused(
-    empty_database: str,
+    empty_database: str, servers: ServerUrls
 ) -> None:
     """Stamped by hand, or migrated by code that recorded no lineage: nothing says it is ahead."""
-    await asyncio.to_thread(migrate, empty_database)
+    await newer_code(empty_database, MIGRATIONS_DIR)
     conn = await asyncpg.connect(empty_database)
     try:
         await conn.execute("UPDATE alembic_version SET version_num = 'f00d'")
     finally:
         await conn.close()
-    with pytest.raises(SchemaRevisionError, match="not recorded"):
-        await asyncio.to_thread(migrate, empty_database)
+    code, _, err = await migrate_process(empty_database, servers)
+    assert code != 0
+    assert "SchemaRevisionError" in err and "not recorded in alembic_lineage" in err, err[-2000:]
 
 
 async def test_a_downgrade_forgets_the_revision_it_undid(
     empty_database: str, tmp_path: Path
 ) -> None:
     newer = await asyncio.to_thread(versions_with, tmp_path, NEWER, HEAD)
-    await asyncio.to_thread(migrate, empty_database, migrations_dir=newer)
-    await asyncio.to_thread(downgrade, empty_database, HEAD, migrations_dir=newer)
+    await newer_code(empty_database, newer)
+    await newer_code(empty_database, newer, HEAD)
     heads, lineage, column = await state(empty_database)
     assert heads == [HEAD]
     assert NEWER not in lineage
