@@ -45,7 +45,7 @@ if _typing.TYPE_CHECKING:
         SearchRequested,
         SourceOutcome,
     )
-    from ._migrations import head_revision
+    from ._migrations import SchemaRevisionError, head_revision
     from ._migrations import upgrade as migrate
     from ._outbox import OutboxRelay, enqueue
     from ._query import MAX_LIMIT, MAX_QUERY_CHARS, QueryError, SearchQuery, build_query
@@ -149,6 +149,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "food_tag": ("._changes", "food_tag"),
     "have_kinds": ("._search", "have_kinds"),
     "head_revision": ("._migrations", "head_revision"),
+    "SchemaRevisionError": ("._migrations", "SchemaRevisionError"),
     "is_stream_id": ("._events", "is_stream_id"),
     "is_unavailable": ("._db", "is_unavailable"),
     "lexeme_tag": ("._changes", "lexeme_tag"),
@@ -254,6 +255,7 @@ __all__ = [
     "SEARCH_QUEUE",
     "SEARCH_REQUESTED",
     "STAPLES",
+    "SchemaRevisionError",
     "SearchCriteria",
     "SearchPage",
     "SearchQuery",
