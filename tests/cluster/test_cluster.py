@@ -297,7 +297,7 @@ def test_rabbitmq_alarms_on_a_share_of_its_container_limit() -> None:
             "-n",
             INFRA_NAMESPACE,
             "exec",
-            "deploy/rabbitmq",
+            "statefulset/rabbitmq",
             "--",
             "rabbitmqctl",
             "status",
@@ -305,7 +305,7 @@ def test_rabbitmq_alarms_on_a_share_of_its_container_limit() -> None:
             "json",
         )
     )
-    limit = kubectl_json("-n", INFRA_NAMESPACE, "get", "deploy/rabbitmq")["spec"]["template"][
+    limit = kubectl_json("-n", INFRA_NAMESPACE, "get", "statefulset/rabbitmq")["spec"]["template"][
         "spec"
     ]["containers"][0]["resources"]["limits"]["memory"]
     assert limit == "512Mi"

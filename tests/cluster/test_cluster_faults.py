@@ -73,25 +73,27 @@ def restarts() -> dict[str, int]:
     }
 
 
-def server_pod(name: str) -> str:
-    names: list[str] = [
-        p["metadata"]["name"]
+def server_pod(name: str) -> tuple[str, str]:
+    """(name, uid) of a server's pod: a StatefulSet's replacement has the same name."""
+    found: list[tuple[str, str]] = [
+        (p["metadata"]["name"], p["metadata"]["uid"])
         for p in pods(INFRA_NAMESPACE, f"app.kubernetes.io/name={name}")
         if not p["metadata"].get("deletionTimestamp")
     ]
-    (pod,) = names
+    (pod,) = found
     return pod
 
 
-def server_ready(name: str, other_than: str = "") -> str | None:
+def server_ready(name: str, other_than: tuple[str, str] = ("", "")) -> str | None:
+    """The uid of a Ready pod of the server other than the one given."""
     for pod in pods(INFRA_NAMESPACE, f"app.kubernetes.io/name={name}"):
         if (
-            pod["metadata"]["name"] != other_than
+            pod["metadata"]["uid"] != other_than[1]
             and not pod["metadata"].get("deletionTimestamp")
             and ready(pod)
         ):
-            name_: str = pod["metadata"]["name"]
-            return name_
+            uid: str = pod["metadata"]["uid"]
+            return uid
     return None
 
 
@@ -101,7 +103,7 @@ def test_redis_deleted_under_a_search_load_answers_bypass_then_hits_again(figure
     with SearchLoop() as loop:
         until("every query a hit", lambda: loop.caches(time.monotonic() - 1)[-6:] == ["hit"] * 6)
         deleted = time.monotonic()
-        kubectl("-n", INFRA_NAMESPACE, "delete", "pod", old, "--wait=false")
+        kubectl("-n", INFRA_NAMESPACE, "delete", "pod", old[0], "--wait=false")
         until("a new Redis pod is Ready", lambda: server_ready("redis", other_than=old), 120, 0.2)
         back = time.monotonic()
         until("hits again", lambda: "hit" in loop.caches(back), timeout=60, every=0.2)
@@ -135,7 +137,7 @@ def queued() -> int:
     """Messages in the engine's search queue (ready and unacknowledged), as RabbitMQ counts."""
     listed = json.loads(
         kubectl(
-            "-n", INFRA_NAMESPACE, "exec", "deploy/rabbitmq", "--",
+            "-n", INFRA_NAMESPACE, "exec", "statefulset/rabbitmq", "--",
             "rabbitmqctl", "list_queues", "name", "messages", "--formatter", "json", "--quiet",
         )
     )  # fmt: skip
@@ -183,7 +185,7 @@ def test_rabbitmq_deleted_during_discoveries_delivers_every_accepted_refresh(
             until("the first 20 in the queue", lambda: queued() == start + 20, 60)
             old = server_pod("rabbitmq")
             deleted = time.monotonic()
-            kubectl("-n", INFRA_NAMESPACE, "delete", "pod", old, "--wait=false")
+            kubectl("-n", INFRA_NAMESPACE, "delete", "pod", old[0], "--wait=false")
             until("the api sees RabbitMQ away", lambda: api_sees_rabbitmq("down"), 60, 0.2)
             for query in second:
                 ask(query)  # accepted: in the outbox until RabbitMQ returns

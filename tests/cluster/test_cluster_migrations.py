@@ -35,6 +35,7 @@ from .conftest import (
     NAMESPACE,
     RELEASE,
     REPO,
+    SearchLoop,
     deployments,
     helm,
     history,
@@ -44,7 +45,7 @@ from .conftest import (
     run,
     until,
 )
-from .test_cluster import SearchLoop, api_image, pod_names
+from .test_cluster import api_image, pod_names
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1800)]
 

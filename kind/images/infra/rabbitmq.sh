@@ -19,4 +19,10 @@ config=/tmp/rabbitmq.conf
 export RABBITMQ_CONFIG_FILE="${config%.conf}" RABBITMQ_MNESIA_BASE=/var/lib/rabbitmq/mnesia \
   RABBITMQ_LOG_BASE=/tmp RABBITMQ_LOGS=- RABBITMQ_ENABLED_PLUGINS_FILE=/tmp/enabled_plugins
 echo "[]." >/tmp/enabled_plugins
-exec rabbitmq-server
+# In the background, so that SIGTERM (a pod deleted or rolled) stops the node cleanly, closing
+# its clients' connections, instead of being ignored until the kubelet's SIGKILL.
+rabbitmq-server &
+server=$!
+trap 'rabbitmqctl shutdown >/dev/null 2>&1 || kill "$server"' TERM INT
+wait "$server" || true
+wait "$server"
