@@ -152,6 +152,8 @@ def wrk_output(out: str) -> dict[str, float]:
     """Throughput, p50, p99 and the non-2xx count of `wrk --latency`'s report."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    if "99" not in lat:
+        raise SystemExit(f"wrk completed no request (every one timed out?):\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": rps,

@@ -99,7 +99,18 @@ def title_words(titles: list[str]) -> list[str]:
 
 def run_wrk(base: str, script: Path, seconds: int, connections: int) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base],
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            str(script),
+            base,
+        ],  # fmt: skip
         capture_output=True,
         text=True,
         check=True,
