@@ -30,12 +30,11 @@ from typing import Any
 
 import asyncpg
 
-from bench.search import miss_queries, percentile, prepare, reuse
+from bench.search import benchmark_database, miss_queries, percentile
 from bench.spread import line, spread
 from pantry_common import (
     AnalysedRecipe,
     Basis,
-    CommonSettings,
     FoodVocabulary,
     RecipeError,
     analyse_recipe,
@@ -135,14 +134,8 @@ async def main() -> int:
     if args.runs < 3:
         parser.error("--runs: at least 3, so that the spread of a figure shows")
     bursts = [int(b) for b in args.bursts.split(",")]
-    common = CommonSettings()
-    admin = os.environ.get("PANTRY_TEST_DATABASE_URL") or str(common.database_url)
-    vocab = FoodVocabulary.default()
-    print(f"preparing {args.recipes} recipes")
+    common, admin, vocab, dsn = await benchmark_database(args.recipes, args.database)
     kept = args.database
-    dsn = (await reuse(admin, kept, args.recipes) if kept else None) or await prepare(
-        admin, args.recipes, vocab, kept
-    )
     recipes = new_recipes(vocab, max(bursts))
     conn = await asyncpg.connect(dsn)
     results: dict[str, Any] = {"recipes": args.recipes, "cpus": os.cpu_count(), "bursts": {}}

@@ -114,6 +114,21 @@ async def prepare(
     return dsn
 
 
+async def benchmark_database(
+    recipes: int, kept: str | None
+) -> tuple[CommonSettings, str, FoodVocabulary, str]:
+    """(settings, the admin DSN, the vocabulary, the benchmark database's DSN): `kept` reused
+    when it exists with `recipes` recipes, else made (and kept under that name if given)."""
+    common = CommonSettings()
+    admin = os.environ.get("PANTRY_TEST_DATABASE_URL") or str(common.database_url)
+    vocab = FoodVocabulary.default()
+    print(f"preparing {recipes} recipes")
+    dsn = (await reuse(admin, kept, recipes) if kept else None) or await prepare(
+        admin, recipes, vocab, kept
+    )
+    return common, admin, vocab, dsn
+
+
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -342,14 +357,8 @@ async def main() -> int:
     if not args.skip_hits and shutil.which("wrk") is None:
         print("wrk is needed: apt-get install wrk, or brew install wrk", file=sys.stderr)
         return 2
-    common = CommonSettings()
-    admin = os.environ.get("PANTRY_TEST_DATABASE_URL") or str(common.database_url)
-    vocab = FoodVocabulary.default()
-    print(f"preparing {args.recipes} recipes")
+    common, admin, vocab, dsn = await benchmark_database(args.recipes, args.database)
     kept = args.database
-    dsn = (await reuse(admin, kept, args.recipes) if kept else None) or await prepare(
-        admin, args.recipes, vocab, kept
-    )
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,

@@ -38,9 +38,9 @@ from urllib.parse import urlencode
 
 import asyncpg
 
-from bench.search import OUT, _free_port, prepare, reuse, start, wait_http, wrk_output
+from bench.search import OUT, _free_port, benchmark_database, start, wait_http, wrk_output
 from bench.spread import line
-from pantry_common import CommonSettings, FoodVocabulary
+from pantry_common import FoodVocabulary
 
 WARM_UP_S = 60
 SAMPLE_S = 10
@@ -145,14 +145,8 @@ async def main() -> int:
     if shutil.which("wrk") is None:
         print("wrk is needed: apt-get install wrk, or brew install wrk", file=sys.stderr)
         return 2
-    common = CommonSettings()
-    admin = os.environ.get("PANTRY_TEST_DATABASE_URL") or str(common.database_url)
-    vocab = FoodVocabulary.default()
-    print(f"preparing {args.recipes} recipes")
+    common, admin, vocab, dsn = await benchmark_database(args.recipes, args.database)
     kept = args.database
-    dsn = (await reuse(admin, kept, args.recipes) if kept else None) or await prepare(
-        admin, args.recipes, vocab, kept
-    )
     prefix = f"soak{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
@@ -206,6 +200,8 @@ async def main() -> int:
             load = await asyncio.to_thread(run_wrk, base, steady, seconds, args.connections)
             stop.set()
             sampler.join()
+            for name, proc in (("api", api), ("engine", engine)):  # and one at the end
+                samples[name].append((time.monotonic() - began, rss_mb(proc.pid)))
         results["max_rps"] = top
         results["soak"] = load
         print(
